@@ -1,0 +1,127 @@
+/**
+ * One typed Config from flags, `FAXBRIDGE_*` environment and the `--config` file (yargs merges
+ * those, flags first), plus secrets from the seed's variable names, each also as `*_FILE`.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseSchedule } from './outbox/retry-policy.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface Secrets {
+  /** `X-Internal-Secret` values: current first, then previous (rotation). Empty: generate one. */
+  asteriskInbound: string[];
+  /** Standard Webhooks signing secrets (`whsec_…`): current first. Empty: generate one. */
+  webhookSigning: string[];
+}
+
+export interface Config {
+  agiListen: ListenAddress;
+  httpListen: ListenAddress;
+  dataDir: string;
+  spoolDir: string;
+  /** Delivery target; undefined means this daemon's own receiver. */
+  target: string | undefined;
+  logLevel: string;
+  maxSessions: number;
+  retrySchedule: number[];
+  secrets: Secrets;
+}
+
+export const DEFAULTS = {
+  agiListen: '127.0.0.1:4573',
+  httpListen: '127.0.0.1:8080',
+  dataDir: '/var/lib/faxbridge',
+  spoolDir: '/var/spool/asterisk/fax',
+  logLevel: 'info',
+  maxSessions: 64,
+  retrySchedule: '0,5s,5m,30m,2h,5h,10h,14h,20h,24h',
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface RawOptions {
+  agiListen?: string;
+  httpListen?: string;
+  dataDir?: string;
+  spoolDir?: string;
+  target?: string;
+  logLevel?: string;
+  maxSessions?: number;
+  retrySchedule?: string;
+}
+
+export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Config {
+  const maxSessions = Number(raw.maxSessions ?? DEFAULTS.maxSessions);
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new ConfigError(`--max-sessions must be a positive integer, got ${raw.maxSessions}`);
+  const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  let retrySchedule: number[];
+  try {
+    retrySchedule = parseSchedule(raw.retrySchedule ?? DEFAULTS.retrySchedule);
+  } catch (err) {
+    throw new ConfigError(`--retry-schedule: ${(err as Error).message}`);
+  }
+  return {
+    agiListen: parseListen('--agi-listen', raw.agiListen ?? DEFAULTS.agiListen),
+    httpListen: parseListen('--http-listen', raw.httpListen ?? DEFAULTS.httpListen),
+    dataDir: path.resolve(raw.dataDir ?? env['STATE_DIRECTORY']?.split(':')[0] ?? DEFAULTS.dataDir),
+    spoolDir: path.resolve(raw.spoolDir ?? DEFAULTS.spoolDir),
+    target: raw.target ? parseTarget(raw.target) : undefined,
+    logLevel,
+    maxSessions,
+    retrySchedule,
+    secrets: {
+      asteriskInbound: secretList(env, 'ASTERISK_INBOUND_SECRET'),
+      webhookSigning: secretList(env, 'FAXBRIDGE_WEBHOOK_SECRET'),
+    },
+  };
+}
+
+export function parseListen(flag: string, value: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${flag} must be HOST:PORT (port 0 picks a free one), got "${value}"`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function parseTarget(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`--target must be an http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--target must be http or https, got "${value}"`);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/_internal/asterisk/inbound';
+  return url.toString();
+}
+
+/** `NAME` and `NAME_PREVIOUS`, each from the variable itself or from the file `NAME_FILE` names. */
+function secretList(env: NodeJS.ProcessEnv, name: string): string[] {
+  return [readSecret(env, name), readSecret(env, `${name}_PREVIOUS`)].filter((s): s is string => s !== undefined);
+}
+
+export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read ${name}_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const value = text.trim();
+    if (!value) throw new ConfigError(`${name}_FILE ${file} is empty`);
+    return value;
+  }
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}

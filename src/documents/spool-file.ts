@@ -1,0 +1,56 @@
+/**
+ * Reads a file only if it really lives in the spool: absolute path, not a symlink, realpath
+ * inside the (real) spool dir, a regular file, size-capped. Opened with O_NOFOLLOW and checked
+ * on the open descriptor, so a swap between the check and the read cannot point it elsewhere.
+ */
+import { constants } from 'node:fs';
+import { lstat, open, realpath } from 'node:fs/promises';
+import path from 'node:path';
+
+export type SpoolRefusal = 'relative' | 'missing' | 'symlink' | 'outside' | 'not-regular' | 'too-large';
+
+export class SpoolFileError extends Error {
+  override name = 'SpoolFileError';
+  constructor(
+    readonly reason: SpoolRefusal,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SpoolFile {
+  path: string;
+  bytes: Buffer;
+}
+
+export const DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
+
+export async function readSpoolFile(spoolDir: string, file: string, maxBytes = DEFAULT_MAX_DOCUMENT_BYTES): Promise<SpoolFile> {
+  if (!path.isAbsolute(file)) throw new SpoolFileError('relative', `path is not absolute: ${file}`);
+  let stat;
+  try {
+    stat = await lstat(file);
+  } catch (err) {
+    if (isNotFound(err)) throw new SpoolFileError('missing', `no such file: ${file}`);
+    throw err;
+  }
+  if (stat.isSymbolicLink()) throw new SpoolFileError('symlink', `refusing a symlink: ${file}`);
+  const [realSpool, real] = await Promise.all([realpath(spoolDir), realpath(file)]);
+  if (!real.startsWith(realSpool + path.sep)) {
+    throw new SpoolFileError('outside', `path resolves outside the spool dir ${spoolDir}: ${file}`);
+  }
+  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile()) throw new SpoolFileError('not-regular', `not a regular file: ${file}`);
+    if (st.size > maxBytes) throw new SpoolFileError('too-large', `file is ${st.size} bytes, over the ${maxBytes}-byte limit: ${file}`);
+    return { path: real, bytes: await handle.readFile() };
+  } finally {
+    await handle.close();
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

@@ -1,0 +1,56 @@
+/**
+ * The HTTP receiver. Every body arrives as raw bytes (no parser runs before authentication),
+ * size-limited per route; errors are `{"detail": "..."}` like Faxbot's.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import type { Logger } from 'pino';
+import type { Inbox } from '../inbox/store.js';
+import type { InternalCredentials } from '../providers/internal.js';
+import { asteriskInboundRoutes } from './asterisk-inbound-route.js';
+
+export interface HttpDeps {
+  /** The http component's logger; routes log their outcomes here. */
+  logger: Logger;
+  inbox: Inbox;
+  spoolDir: string;
+  internal: () => InternalCredentials;
+  /** Largest body on the Asterisk route (it may carry `tiff_base64`). */
+  asteriskBodyLimit?: number;
+  health: () => Record<string, unknown> & { ok: boolean };
+  /** Injected for tests of the signature window. */
+  nowSeconds?: () => number;
+}
+
+export const DEFAULT_ASTERISK_BODY_LIMIT = 32 * 1024 * 1024;
+
+export function buildServer(deps: HttpDeps): FastifyInstance {
+  const log = deps.logger.child({ component: 'http' });
+  const app = Fastify({
+    // Fastify's own per-request lines are noise for a sysadmin; routes log their outcome themselves.
+    loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+  });
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status >= 500) log.error({ err: err.message, url: req.routeOptions.url }, 'http.error');
+    else log.info({ status, code: err.code, url: req.routeOptions.url }, 'http.refused');
+    const detail = status === 413 ? 'Request body is too large' : status >= 500 ? 'Internal Server Error' : err.message;
+    return sendDetail(reply, status, detail);
+  });
+  app.setNotFoundHandler((_req, reply) => sendDetail(reply, 404, 'Not Found'));
+
+  app.get('/healthz', async (_req, reply) => {
+    const health = deps.health();
+    return reply.code(health.ok ? 200 : 503).send(health);
+  });
+  app.register(asteriskInboundRoutes, { ...deps, logger: log });
+  return app;
+}
+
+export function sendDetail(reply: FastifyReply, status: number, detail: string): FastifyReply {
+  return reply.code(status).type('application/json').send({ detail });
+}

@@ -1,0 +1,140 @@
+/**
+ * The inbox: one row per received fax, keyed by (source, provider id), with its document copied
+ * under the data dir. The document is durable before the row, and the row is durable before
+ * anyone is told "ok"; a crash in between leaves at most an orphan file that the retry overwrites.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { writeFileDurable } from '../documents/durable-write.js';
+import { eventKeyHash } from '../ids.js';
+import type { Db } from '../store/db.js';
+
+export type FaxSource = 'asterisk' | 'phaxio' | 'sinch';
+export type DocumentType = 'tiff' | 'pdf';
+
+export interface InboundFax {
+  source: FaxSource;
+  providerId: string;
+  webhookId: string | null;
+  from: string | null;
+  to: string | null;
+  /** Normalized: `received` or `failed`. */
+  status: 'received' | 'failed';
+  providerStatus: string | null;
+  pages: number | null;
+  receivedAt: string;
+  meta: Record<string, unknown>;
+}
+
+export interface InboxDocument {
+  bytes: Buffer;
+  type: DocumentType;
+}
+
+export interface InboxRow {
+  id: string;
+  source: FaxSource;
+  provider_id: string;
+  webhook_id: string | null;
+  from_number: string | null;
+  to_number: string | null;
+  status: string;
+  provider_status: string | null;
+  pages: number | null;
+  received_at: string;
+  document_path: string | null;
+  document_sha256: string | null;
+  document_bytes: number | null;
+  document_type: DocumentType | null;
+  meta: string;
+  created_at: string;
+}
+
+export interface InboxFilter {
+  to?: string;
+  status?: string;
+  since?: string;
+  limit?: number;
+  /** Opaque cursor: the `received_at|id` of the last row of the previous page. */
+  after?: string;
+}
+
+export interface Inbox {
+  /** The existing record for this natural key or webhook id, if any. */
+  find(source: FaxSource, providerId: string, webhookId?: string | null): InboxRow | undefined;
+  /** Stores once; a repeat returns the original id with `created: false` and writes nothing. */
+  store(fax: InboundFax, document: InboxDocument | null): Promise<{ id: string; created: boolean }>;
+  get(id: string): InboxRow | undefined;
+  list(filter?: InboxFilter): InboxRow[];
+}
+
+export function inboxId(source: FaxSource, providerId: string): string {
+  return eventKeyHash(source, providerId);
+}
+
+export function createInbox(db: Db, dataDir: string): Inbox {
+  const byKey = db.prepare<[string, string], InboxRow>('SELECT * FROM inbox WHERE source = ? AND provider_id = ?');
+  const byWebhook = db.prepare<[string], InboxRow>('SELECT * FROM inbox WHERE webhook_id = ?');
+  const byId = db.prepare<[string], InboxRow>('SELECT * FROM inbox WHERE id = ?');
+  const insert = db.prepare(
+    `INSERT INTO inbox (id, source, provider_id, webhook_id, from_number, to_number, status, provider_status, pages,
+       received_at, document_path, document_sha256, document_bytes, document_type, meta, created_at)
+     VALUES (@id, @source, @providerId, @webhookId, @from, @to, @status, @providerStatus, @pages,
+       @receivedAt, @documentPath, @documentSha256, @documentBytes, @documentType, @meta, @createdAt)
+     ON CONFLICT DO NOTHING`,
+  );
+
+  function find(source: FaxSource, providerId: string, webhookId?: string | null): InboxRow | undefined {
+    return byKey.get(source, providerId) ?? (webhookId ? byWebhook.get(webhookId) : undefined);
+  }
+
+  return {
+    find,
+    async store(fax, document) {
+      const existing = find(fax.source, fax.providerId, fax.webhookId);
+      if (existing) return { id: existing.id, created: false };
+      const id = inboxId(fax.source, fax.providerId);
+      let documentPath: string | null = null;
+      if (document) {
+        documentPath = path.join(dataDir, 'documents', `${id}.${document.type === 'pdf' ? 'pdf' : 'tiff'}`);
+        await writeFileDurable(documentPath, document.bytes);
+      }
+      const info = insert.run({
+        id,
+        source: fax.source,
+        providerId: fax.providerId,
+        webhookId: fax.webhookId,
+        from: fax.from,
+        to: fax.to,
+        status: fax.status,
+        providerStatus: fax.providerStatus,
+        pages: fax.pages,
+        receivedAt: fax.receivedAt,
+        documentPath,
+        documentSha256: document ? createHash('sha256').update(document.bytes).digest('hex') : null,
+        documentBytes: document?.bytes.length ?? null,
+        documentType: document?.type ?? null,
+        meta: JSON.stringify(fax.meta),
+        createdAt: new Date().toISOString(),
+      });
+      if (info.changes === 0) return { id: find(fax.source, fax.providerId, fax.webhookId)!.id, created: false };
+      return { id, created: true };
+    },
+    get: (id) => byId.get(id),
+    list(filter = {}) {
+      const where: string[] = [];
+      const params: unknown[] = [];
+      if (filter.to) (where.push('to_number = ?'), params.push(filter.to));
+      if (filter.status) (where.push('status = ?'), params.push(filter.status));
+      if (filter.since) (where.push('received_at >= ?'), params.push(filter.since));
+      if (filter.after) {
+        const [at, id] = filter.after.split('|');
+        where.push('(received_at < ? OR (received_at = ? AND id < ?))');
+        params.push(at, at, id ?? '');
+      }
+      const sql = `SELECT * FROM inbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                   ORDER BY received_at DESC, id DESC LIMIT ?`;
+      return db.prepare(sql).all(...params, Math.min(filter.limit ?? 50, 500)) as InboxRow[];
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * `POST /_internal/asterisk/inbound`: the seed contract (X-Internal-Secret + flat JSON) plus
+ * faxbridge's Standard Webhooks signature and `tiff_base64` (reference/faxbot.md §1, webhooks.md §1).
+ * Verify and parse only; storing is the caller's job.
+ */
+import { createHash } from 'node:crypto';
+import { matchesAny } from '../signing/constant-time.js';
+import { verifyWebhook } from '../signing/standard-webhooks.js';
+import type { InboundFax } from '../inbox/store.js';
+
+export interface InternalCredentials {
+  /** Accepted `X-Internal-Secret` values (current and, during a rotation, previous). */
+  secrets: readonly string[];
+  /** Standard Webhooks keys accepted on `webhook-signature`. */
+  signingKeys: readonly Buffer[];
+  /** Refuse requests without a valid signature (an explicitly configured signing secret). */
+  requireSignature: boolean;
+}
+
+export type Verdict<T> = { ok: true; value: T } | { ok: false; status: 400 | 401; message: string };
+
+/** Header check, before the body is read. */
+export function checkInternalSecret(header: string | undefined, credentials: InternalCredentials): Verdict<null> {
+  if (credentials.secrets.length === 0) return { ok: false, status: 401, message: 'Internal secret not configured' };
+  if (!header || !matchesAny(header, credentials.secrets)) return { ok: false, status: 401, message: 'Invalid internal secret' };
+  return { ok: true, value: null };
+}
+
+/** Signature check on the raw bytes, before parsing. Verified when present, required when configured. */
+export function checkSignature(
+  headers: { id?: string; timestamp?: string; signature?: string },
+  raw: Buffer,
+  credentials: InternalCredentials,
+  nowSeconds: number,
+): Verdict<{ webhookId: string | null }> {
+  const present = headers.id !== undefined || headers.timestamp !== undefined || headers.signature !== undefined;
+  if (!present) {
+    return credentials.requireSignature
+      ? { ok: false, status: 401, message: 'Missing webhook-id, webhook-timestamp or webhook-signature' }
+      : { ok: true, value: { webhookId: null } };
+  }
+  const verdict = verifyWebhook(
+    { id: headers.id, timestamp: headers.timestamp, signature: headers.signature },
+    raw,
+    credentials.signingKeys,
+    nowSeconds,
+  );
+  if (verdict.ok) return { ok: true, value: { webhookId: headers.id ?? null } };
+  const message = {
+    'missing-headers': 'Missing webhook-id, webhook-timestamp or webhook-signature',
+    'stale-timestamp': 'webhook-timestamp is outside the 300 s tolerance',
+    'bad-signature': 'Invalid webhook signature',
+  }[verdict.reason];
+  return { ok: false, status: 401, message };
+}
+
+/** Where the document is: a path in the spool (same host), the bytes themselves, or nowhere. */
+export type InternalDocument =
+  | { kind: 'spool'; path: string }
+  | { kind: 'inline'; bytes: Buffer }
+  | { kind: 'none' };
+
+export interface InternalFax {
+  fax: InboundFax;
+  document: InternalDocument;
+}
+
+const MAX_STRING = 1024;
+
+export function parseInternalBody(raw: Buffer, webhookId: string | null): Verdict<InternalFax> {
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return bad('Body is not valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad('Body must be a JSON object');
+  const b = body as Record<string, unknown>;
+
+  const missing = ['tiff_path', 'uniqueid'].filter((k) => !(k in b) || b[k] === '');
+  if (missing.length) return bad(`Missing required field(s): ${missing.join(', ')}`);
+
+  const strings: Record<string, string | null> = {};
+  for (const key of ['tiff_path', 'to_number', 'from_number', 'faxstatus', 'faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'received_at', 'tiff_sha256', 'tiff_base64']) {
+    const v = b[key];
+    if (v === undefined || v === null) strings[key] = null;
+    else if (typeof v !== 'string') return bad(`Field ${key} must be a string`);
+    else if (key !== 'tiff_base64' && v.length > MAX_STRING) return bad(`Field ${key} is too long`);
+    else strings[key] = v.trim() === '' ? null : v;
+  }
+  const uniqueid = b['uniqueid'];
+  if ((typeof uniqueid !== 'string' && typeof uniqueid !== 'number') || String(uniqueid).length > 150) {
+    return bad('Field uniqueid must be a string');
+  }
+  const pages = parseFaxpages(b['faxpages']);
+  if (pages === 'invalid') return bad('Field faxpages must be a whole number');
+
+  const document = pickDocument(strings);
+  if (!document.ok) return document;
+
+  const faxstatus = strings['faxstatus'] ?? null;
+  const failed = faxstatus !== null && /^(failed|failure|error)$/i.test(faxstatus);
+  return {
+    ok: true,
+    value: {
+      fax: {
+        source: 'asterisk',
+        providerId: String(uniqueid),
+        webhookId,
+        from: strings['from_number'] ?? null,
+        to: strings['to_number'] ?? null,
+        status: failed ? 'failed' : 'received',
+        providerStatus: faxstatus ?? null,
+        pages,
+        receivedAt: validDate(strings['received_at'] ?? null) ?? new Date().toISOString(),
+        meta: pick(b, ['faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'faxmode', 'bitrate', 'resolution', 'tiff_pages', 'tiff_problem', 'via', 'tiff_path']),
+      },
+      document: document.value,
+    },
+  };
+}
+
+function pickDocument(s: Record<string, string | null>): Verdict<InternalDocument> {
+  const b64 = s['tiff_base64'];
+  if (b64) {
+    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(b64)) return bad('Field tiff_base64 is not base64');
+    const bytes = Buffer.from(b64, 'base64');
+    const declared = s['tiff_sha256'];
+    if (!declared) return bad('Field tiff_sha256 is required with tiff_base64');
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== declared.toLowerCase()) return bad('tiff_sha256 does not match tiff_base64');
+    return { ok: true, value: { kind: 'inline', bytes } };
+  }
+  const p = s['tiff_path'];
+  return { ok: true, value: p ? { kind: 'spool', path: p } : { kind: 'none' } };
+}
+
+/** Faxbot takes an int or a numeric string ("2" is what its dialplan sends). */
+function parseFaxpages(v: unknown): number | null | 'invalid' {
+  if (v === undefined || v === null || v === '') return null;
+  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v < 1e6 ? v : 'invalid';
+  if (typeof v === 'string' && /^\s*\d{1,6}\s*$/.test(v)) return Number(v.trim());
+  return 'invalid';
+}
+
+function validDate(v: string | null | undefined): string | null {
+  if (!v) return null;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
+}
+
+function pick(b: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (b[k] !== undefined && b[k] !== null) out[k] = b[k];
+  return out;
+}
+
+function bad(message: string): { ok: false; status: 400; message: string } {
+  return { ok: false, status: 400, message };
+}

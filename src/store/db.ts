@@ -1,0 +1,78 @@
+/**
+ * The one SQLite database in the data dir. WAL with synchronous=FULL: a transaction that has
+ * returned is on disk, which is what lets us tell Asterisk (or a provider) "ok" right after it.
+ */
+import Database from 'better-sqlite3';
+import path from 'node:path';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY,
+     event_key TEXT NOT NULL,
+     target TEXT NOT NULL,
+     webhook_id TEXT NOT NULL,
+     body TEXT NOT NULL,
+     tiff_path TEXT,
+     tiff_sha256 TEXT,
+     state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'delivered', 'dead')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     last_status INTEGER,
+     last_error TEXT,
+     last_response TEXT,
+     response_id TEXT,
+     delivered_at INTEGER,
+     UNIQUE (event_key, target)
+   );
+   CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+   CREATE TABLE inbox (
+     id TEXT PRIMARY KEY,
+     source TEXT NOT NULL,
+     provider_id TEXT NOT NULL,
+     webhook_id TEXT,
+     from_number TEXT,
+     to_number TEXT,
+     status TEXT NOT NULL,
+     provider_status TEXT,
+     pages INTEGER,
+     received_at TEXT NOT NULL,
+     document_path TEXT,
+     document_sha256 TEXT,
+     document_bytes INTEGER,
+     document_type TEXT,
+     meta TEXT NOT NULL DEFAULT '{}',
+     created_at TEXT NOT NULL,
+     UNIQUE (source, provider_id)
+   );
+   CREATE UNIQUE INDEX inbox_webhook_id ON inbox (webhook_id) WHERE webhook_id IS NOT NULL;
+   CREATE INDEX inbox_received ON inbox (received_at);`,
+];
+
+export function databasePath(dataDir: string): string {
+  return path.join(dataDir, 'faxbridge.db');
+}
+
+export function openDatabase(dataDir: string, options: { readonly?: boolean } = {}): Db {
+  const db = new Database(databasePath(dataDir), { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+  db.pragma('busy_timeout = 5000');
+  if (options.readonly) return db;
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
