@@ -45,7 +45,7 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     socket.on('error', () => {}); // reported through the session; never fatal to the process
-    if (sockets.size >= maxSessions) {
+    if (stats.active >= maxSessions) {
       stats.rejected++;
       log.warn({ max_sessions: maxSessions }, 'agi.rejected');
       socket.end('FAILURE\n');
@@ -64,7 +64,12 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
     const started = process.hrtime.bigint();
     let session: AgiSession | undefined;
     try {
-      session = await openAgiSession(socket, { timeouts, logger: log, maxLineBytes: options.maxLineBytes });
+      session = await openAgiSession(socket, {
+        timeouts,
+        logger: log,
+        maxLineBytes: options.maxLineBytes,
+        onTimeout: () => stats.timeouts++,
+      });
       const route = options.routes[session.script];
       if (!route) {
         session.log.warn({ script: session.script }, 'agi.unknown_route');
@@ -72,10 +77,10 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
         await session.fail();
         return;
       }
-      await route(session);
+      // A route stuck past the session deadline is abandoned: the deadline has closed the socket.
+      await Promise.race([route(session), session.ended]);
     } catch (err) {
-      if (err instanceof AgiTimeoutError) stats.timeouts++;
-      else stats.errors++;
+      if (!(err instanceof AgiTimeoutError)) stats.errors++;
       const level = err instanceof AgiClosedError ? 'info' : 'warn';
       (session?.log ?? log)[level]({ err: describe(err), remote: socket.remoteAddress }, 'agi.session_error');
     } finally {
@@ -106,8 +111,10 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
     async close({ drainMs = 3000 } = {}) {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       if (running.size > 0) {
-        const timer = new Promise<void>((resolve) => setTimeout(resolve, drainMs).unref());
-        await Promise.race([Promise.allSettled([...running]), timer]);
+        let timer: NodeJS.Timeout | undefined;
+        const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)));
+        await Promise.race([Promise.allSettled([...running]), grace]);
+        clearTimeout(timer);
       }
       for (const s of sockets) s.destroy();
       await stopped;

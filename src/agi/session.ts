@@ -46,6 +46,8 @@ export interface AgiSession {
   readonly hungUp: boolean;
   /** True once the socket is closed or closing; commands then reject with AgiClosedError. */
   readonly closed: boolean;
+  /** Settles when the session ends for any reason: close, peer EOF, reset, deadline. */
+  readonly ended: Promise<void>;
   onHangup(listener: () => void): void;
   /** Sends one command (words are quoted as needed) and resolves with its 200 reply. */
   command(words: readonly string[]): Promise<AgiReply>;
@@ -71,7 +73,7 @@ interface Pending {
 /** Reads the header from a fresh socket and returns the session, or rejects (and destroys the socket). */
 export function openAgiSession(
   socket: Socket,
-  options: { timeouts: AgiTimeouts; logger: Logger; maxLineBytes?: number },
+  options: { timeouts: AgiTimeouts; logger: Logger; maxLineBytes?: number; onTimeout?: () => void },
 ): Promise<AgiSession> {
   const { timeouts, logger } = options;
   const reader = createLineReader(options.maxLineBytes);
@@ -87,6 +89,8 @@ export function openAgiSession(
   let closing: Promise<void> | undefined;
   let log = logger;
   let settleHeader: { resolve(s: AgiSession): void; reject(e: Error): void } | undefined;
+  let markEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (markEnded = resolve));
 
   const sessionTimer = setTimeout(() => abort(new AgiTimeoutError(`session exceeded ${timeouts.sessionMs} ms`)), timeouts.sessionMs);
   const headerTimer = setTimeout(() => abort(new AgiTimeoutError(`no AGI header within ${timeouts.headerMs} ms`)), timeouts.headerMs);
@@ -104,6 +108,7 @@ export function openAgiSession(
   function finish(err: Error): void {
     if (closed) return;
     closed = true;
+    markEnded();
     clearTimeout(sessionTimer);
     clearTimeout(headerTimer);
     rejectAll(err);
@@ -112,7 +117,10 @@ export function openAgiSession(
   }
 
   function abort(reason: AgiError): void {
-    if (!closed) log.debug({ err: reason.message }, 'agi.abort');
+    if (!closed) {
+      log.debug({ err: reason.message }, 'agi.abort');
+      if (reason instanceof AgiTimeoutError) options.onTimeout?.();
+    }
     finish(reason);
     socket.destroy();
   }
@@ -241,6 +249,7 @@ export function openAgiSession(
     get closed() {
       return closed;
     },
+    ended,
     onHangup(listener) {
       hangupListeners.push(listener);
     },
