@@ -20,6 +20,8 @@ export interface SimulateOptions {
   to: string;
   uniqueid?: string;
   timeoutMs?: number;
+  /** Channel variables to answer differently (undefined: unset), e.g. a FAXFILE elsewhere. */
+  variables?: Record<string, string | undefined>;
 }
 
 export interface SimulateResult {
@@ -54,6 +56,7 @@ export async function simulateFax(o: SimulateOptions): Promise<SimulateResult> {
     'CALLERID(name)': o.callerName,
     [TO_VARIABLE]: o.to,
     FAXSTATUSSTRING: o.status === 'SUCCESS' ? 'OK' : 'The call dropped prematurely',
+    ...o.variables,
   };
   const header = [
     'agi_network: yes',

@@ -28,6 +28,13 @@ export const DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
 
 export async function readSpoolFile(spoolDir: string, file: string, maxBytes = DEFAULT_MAX_DOCUMENT_BYTES): Promise<SpoolFile> {
   if (!path.isAbsolute(file)) throw new SpoolFileError('relative', `path is not absolute: ${file}`);
+  const realSpool = await realpath(spoolDir).catch((err: unknown) => {
+    if (isNotFound(err)) throw new SpoolFileError('missing', `spool dir does not exist: ${spoolDir}`);
+    throw err;
+  });
+  if (!isInside(path.resolve(file), [path.resolve(spoolDir), realSpool])) {
+    throw new SpoolFileError('outside', `path is outside the spool dir ${spoolDir}: ${file}`);
+  }
   let stat;
   try {
     stat = await lstat(file);
@@ -36,8 +43,8 @@ export async function readSpoolFile(spoolDir: string, file: string, maxBytes = D
     throw err;
   }
   if (stat.isSymbolicLink()) throw new SpoolFileError('symlink', `refusing a symlink: ${file}`);
-  const [realSpool, real] = await Promise.all([realpath(spoolDir), realpath(file)]);
-  if (!real.startsWith(realSpool + path.sep)) {
+  const real = await realpath(file);
+  if (!isInside(real, [realSpool])) {
     throw new SpoolFileError('outside', `path resolves outside the spool dir ${spoolDir}: ${file}`);
   }
   const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -49,6 +56,10 @@ export async function readSpoolFile(spoolDir: string, file: string, maxBytes = D
   } finally {
     await handle.close();
   }
+}
+
+function isInside(file: string, dirs: readonly string[]): boolean {
+  return dirs.some((dir) => file.startsWith(dir.endsWith(path.sep) ? dir : dir + path.sep));
 }
 
 export function isNotFound(err: unknown): boolean {

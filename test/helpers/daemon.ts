@@ -46,12 +46,12 @@ export interface TestDaemon {
 }
 
 export async function startTestDaemon(
-  options: { raw?: RawOptions; env?: NodeJS.ProcessEnv; overrides?: DaemonOverrides; dataDir?: string; spoolDir?: string } = {},
+  options: { raw?: RawOptions; env?: NodeJS.ProcessEnv; overrides?: DaemonOverrides; dataDir?: string; spoolDir?: string; createSpool?: boolean } = {},
 ): Promise<TestDaemon> {
   const root = options.dataDir ? undefined : await tempDir();
   const dataDir = options.dataDir ?? path.join(root!, 'data');
   const spoolDir = options.spoolDir ?? path.join(root!, 'spool');
-  await mkdir(spoolDir, { recursive: true });
+  if (options.createSpool !== false) await mkdir(spoolDir, { recursive: true });
   const config = resolveConfig(
     { agiListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', dataDir, spoolDir, logLevel: 'debug', ...options.raw },
     options.env ?? {},
