@@ -86,7 +86,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     const ctx = { outbox_id: row.id, webhook_id: row.webhook_id, target: row.target, attempt: row.attempts + 1 };
     let body: string;
     try {
-      body = await deliveryBody(row, options.spoolDir);
+      body = await buildDeliveryBody(row, options.spoolDir);
     } catch (err) {
       const error = `document unavailable: ${(err as Error).message}`;
       outbox.markDead(row.id, { status: null, error, response: null }, now());
@@ -185,7 +185,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
  * The exact bytes to sign and send. A target on another host cannot read our spool path, so it
  * also gets the TIFF, checked against the digest taken when Asterisk was acknowledged.
  */
-async function deliveryBody(row: OutboxRow, spoolDir: string): Promise<string> {
+export async function buildDeliveryBody(row: Pick<OutboxRow, 'target' | 'body' | 'tiff_path' | 'tiff_sha256'>, spoolDir: string): Promise<string> {
   if (isLoopbackUrl(row.target) || !row.tiff_path) return row.body;
   const file = await readSpoolFile(spoolDir, row.tiff_path);
   const sha256 = createHash('sha256').update(file.bytes).digest('hex');

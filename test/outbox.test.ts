@@ -1,0 +1,196 @@
+/** Delivery to a real HTTP target that goes down, comes back, refuses, and rejects credentials. */
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { buildDeliveryBody } from '../src/outbox/worker.js';
+import { signingKey, verifyWebhook } from '../src/signing/standard-webhooks.js';
+import { simulateFax } from '../src/simulate.js';
+import { openDatabase } from '../src/store/db.js';
+import { eventually, startTestDaemon, tempDir, type TestDaemon } from './helpers/daemon.js';
+import { ASTERISK } from './helpers/fixtures.js';
+import { runCli } from './helpers/cli.js';
+
+interface Received {
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** A target whose answer the test sets; it records every request. */
+async function startTarget(port = 0, answer: (r: Received) => [number, string, Record<string, string>?] = () => [200, '{"id":"t1","status":"ok"}']) {
+  const received: Received[] = [];
+  const state = { answer };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const r = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      received.push(r);
+      const [status, body, headers] = state.answer(r);
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
+      res.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    received,
+    state,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const t = await startTarget();
+  await t.close();
+  return t.port;
+}
+
+async function fax(d: TestDaemon, uniqueid: string): Promise<void> {
+  const faxfile = path.join(d.spoolDir, `${uniqueid}.tiff`);
+  await copyFile(path.join(ASTERISK, 'tiffs', 'success-1p-name.tiff'), faxfile);
+  const r = await simulateFax({
+    agi: { host: '127.0.0.1', port: d.agiPort },
+    spoolDir: d.spoolDir,
+    status: 'SUCCESS',
+    from: '15551230000',
+    callerName: 'x',
+    to: '15559870000',
+    uniqueid,
+    variables: { FAXFILE: faxfile, FAXPAGES: '1' },
+  });
+  assert.ok(r.acked);
+}
+
+function outboxRows(d: TestDaemon): Array<{ id: number; state: string; attempts: number; last_status: number | null; last_response: string | null }> {
+  const db = openDatabase(d.dataDir, { readonly: true });
+  try {
+    return db.prepare('SELECT id, state, attempts, last_status, last_response FROM outbox ORDER BY id').all() as never;
+  } finally {
+    db.close();
+  }
+}
+
+const FAST = { retrySchedule: '0,100,200,200,200,200,200,200,200,200,200,200' };
+
+describe('outbox delivery', () => {
+  it('a target that is down for a while, then comes back, receives everything once, signed', async () => {
+    const port = await freePort();
+    const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${port}/_internal/asterisk/inbound`, ...FAST } });
+    try {
+      const ids = ['1795770000.1', '1795770000.2', '1795770000.3', '1795770000.4', '1795770000.5'];
+      for (const id of ids) await fax(d, id);
+      await eventually(() => outboxRows(d).every((r) => r.attempts >= 2), 'failed attempts while down');
+      assert.ok(outboxRows(d).every((r) => r.state === 'pending'));
+      assert.ok(d.lines.some((l) => l.msg === 'outbox.retry' && String(l['reason']).includes('ECONNREFUSED')));
+
+      const target = await startTarget(port);
+      try {
+        await eventually(() => outboxRows(d).every((r) => r.state === 'delivered'), 'all delivered', 8000);
+        const ok = target.received;
+        assert.equal(new Set(ok.map((r) => r.headers['webhook-id'])).size, 5, 'each fax once');
+        assert.equal(ok.length, 5);
+        const secret = (await readFile(path.join(d.dataDir, 'secrets', 'webhook-secret'), 'utf8')).trim();
+        const internal = (await readFile(path.join(d.dataDir, 'secrets', 'internal-secret'), 'utf8')).trim();
+        for (const r of ok) {
+          const verdict = verifyWebhook(
+            { id: String(r.headers['webhook-id']), timestamp: String(r.headers['webhook-timestamp']), signature: String(r.headers['webhook-signature']) },
+            r.body,
+            [signingKey(secret)],
+            Math.floor(Date.now() / 1000),
+          );
+          assert.deepEqual(verdict, { ok: true });
+          assert.equal(r.headers['x-internal-secret'], internal);
+          const body = JSON.parse(r.body);
+          assert.ok(ids.includes(body.uniqueid));
+          assert.equal(body.tiff_base64, undefined, 'a loopback target reads the spool itself');
+          assert.equal(typeof body.faxpages, 'number');
+        }
+        assert.ok(!d.raw.some((line) => line.includes(secret) || line.includes(internal)), 'no secret in any log line');
+      } finally {
+        await target.close();
+      }
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('a permanent 4xx is dead-lettered at once with its response, and `outbox retry` replays it', async () => {
+    const target = await startTarget(0, () => [422, '{"detail":"bad field"}']);
+    const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${target.port}/_internal/asterisk/inbound`, ...FAST } });
+    try {
+      await fax(d, '1795770001.1');
+      const [row] = await eventually(() => {
+        const rows = outboxRows(d);
+        return rows[0]?.state === 'dead' ? rows : undefined;
+      }, 'dead letter');
+      assert.equal(row!.attempts, 1);
+      assert.equal(row!.last_status, 422);
+      assert.equal(row!.last_response, '{"detail":"bad field"}');
+
+      const listed = await runCli(['outbox', 'list', '--state', 'dead', '--json', '--data-dir', d.dataDir]);
+      assert.equal(listed.code, 0);
+      assert.equal(JSON.parse(listed.stdout.trim()).last_status, 422);
+
+      target.state.answer = () => [200, '{"id":"x","status":"ok"}'];
+      const retried = await runCli(['outbox', 'retry', '--dead', '--data-dir', d.dataDir]);
+      assert.equal(retried.code, 0, retried.stderr);
+      assert.match(retried.stdout, /1 row\(s\) queued/);
+      await eventually(() => outboxRows(d)[0]?.state === 'delivered', 'replayed delivery', 6000);
+      assert.equal(target.received.length, 2);
+      assert.equal(target.received[0]!.headers['webhook-id'], target.received[1]!.headers['webhook-id'], 'same id on replay');
+    } finally {
+      await d.stop();
+      await target.close();
+    }
+  });
+
+  it('401 is a configuration error: logged loudly and retried, not dead-lettered', async () => {
+    const target = await startTarget(0, () => [401, '{"detail":"Invalid internal secret"}']);
+    const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${target.port}/`, ...FAST } });
+    try {
+      await fax(d, '1795770002.1');
+      await eventually(() => target.received.length >= 3, 'three attempts');
+      assert.equal(outboxRows(d)[0]!.state, 'pending');
+      const line = d.lines.find((l) => l.msg === 'outbox.target_config_error');
+      assert.ok(line && line.level === 'error');
+      assert.equal(target.received[0]!.headers['host'], `127.0.0.1:${target.port}`);
+    } finally {
+      await d.stop();
+      await target.close();
+    }
+  });
+
+  it('after the last step of the schedule the row is dead', async () => {
+    const target = await startTarget(0, () => [503, 'busy']);
+    const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${target.port}/x`, retrySchedule: '0,50,50' } });
+    try {
+      await fax(d, '1795770003.1');
+      await eventually(() => outboxRows(d)[0]?.state === 'dead', 'dead after 3 attempts');
+      assert.equal(outboxRows(d)[0]!.attempts, 3);
+    } finally {
+      await d.stop();
+      await target.close();
+    }
+  });
+});
+
+describe('delivery body for a target on another host', () => {
+  it('carries tiff_base64 and tiff_sha256, checked against the digest taken at ack time', async () => {
+    const spool = await tempDir();
+    const tiff = path.join(spool, 'a.tiff');
+    await copyFile(path.join(ASTERISK, 'tiffs', 'success-1p-name.tiff'), tiff);
+    const bytes = await readFile(tiff);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const row = { target: 'https://faxbot.example.com/_internal/asterisk/inbound', body: '{"uniqueid":"1.2","tiff_path":"x"}', tiff_path: tiff, tiff_sha256: sha };
+    const body = JSON.parse(await buildDeliveryBody(row, spool));
+    assert.equal(body.tiff_sha256, sha);
+    assert.ok(Buffer.from(body.tiff_base64, 'base64').equals(bytes));
+    assert.equal(await buildDeliveryBody({ ...row, target: 'http://127.0.0.1:8080/x' }, spool), row.body);
+    await writeFile(tiff, 'changed');
+    await assert.rejects(buildDeliveryBody(row, spool), /changed since it was received/);
+  });
+});
