@@ -15,8 +15,8 @@ import { ASTERISK_INBOUND_PATH } from './http/asterisk-inbound-route.js';
 import { buildServer } from './http/server.js';
 import { webhookIdFor } from './ids.js';
 import { createInbox } from './inbox/store.js';
-import { createOutbox } from './outbox/queue.js';
-import { createDeliveryWorker } from './outbox/worker.js';
+import { createOutbox, PRIMARY_TARGET } from './outbox/queue.js';
+import { createDeliveryWorker, redactUrl } from './outbox/worker.js';
 import { resolveSecrets } from './secrets.js';
 import { openDatabase } from './store/db.js';
 
@@ -74,6 +74,7 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
     logger: log.child({ component: 'outbox' }),
     spoolDir: config.spoolDir,
     schedule: config.retrySchedule,
+    resolveTarget: (stored) => (stored === PRIMARY_TARGET ? target : stored),
     credentials: { internalSecret: () => secrets.internalSecrets[0], signingKeys: () => secrets.signingKeys },
   });
   worker.start();
@@ -82,7 +83,7 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
     const result = outbox.enqueue(
       {
         eventKey: `asterisk:${event.uniqueid}`,
-        target,
+        target: PRIMARY_TARGET,
         webhookId: webhookIdFor('asterisk', event.uniqueid),
         body: deliveryBody(event),
         tiffPath: event.tiff_path,
@@ -172,11 +173,3 @@ export function formatAddress(a: AddressInfo | null | undefined): string | null 
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }
 
-/** A URL as it may appear in logs: no user info, no query. */
-export function redactUrl(url: string): string {
-  const u = new URL(url);
-  u.username = '';
-  u.password = '';
-  u.search = '';
-  return u.toString();
-}

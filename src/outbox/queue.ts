@@ -6,6 +6,13 @@ import type { Db } from '../store/db.js';
 
 export type OutboxState = 'pending' | 'delivered' | 'dead';
 
+/**
+ * Stored instead of a URL for Asterisk events: the configured `--target` (or this daemon's own
+ * receiver) as it is when the attempt is made, so a changed target or an HTTP port picked at
+ * start-up does not strand the rows queued before it.
+ */
+export const PRIMARY_TARGET = '@primary';
+
 export interface OutboxRow {
   id: number;
   event_key: string;

@@ -24,6 +24,8 @@ export interface WorkerOptions {
   logger: Logger;
   spoolDir: string;
   schedule: readonly number[];
+  /** Turns a row's stored target into the URL to POST to now (see PRIMARY_TARGET). */
+  resolveTarget: (stored: string) => string;
   concurrency?: number;
   /** Longest sleep between looks at the table, so `outbox retry` from the CLI is noticed. */
   pollMs?: number;
@@ -83,10 +85,11 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
 
   async function attempt(row: OutboxRow, signal: AbortSignal): Promise<void> {
     const started = now();
-    const ctx = { outbox_id: row.id, webhook_id: row.webhook_id, target: row.target, attempt: row.attempts + 1 };
+    const url = options.resolveTarget(row.target);
+    const ctx = { outbox_id: row.id, webhook_id: row.webhook_id, target: redactUrl(url), attempt: row.attempts + 1 };
     let body: string;
     try {
-      body = await buildDeliveryBody(row, options.spoolDir);
+      body = await buildDeliveryBody({ ...row, target: url }, options.spoolDir);
     } catch (err) {
       const error = `document unavailable: ${(err as Error).message}`;
       outbox.markDead(row.id, { status: null, error, response: null }, now());
@@ -108,7 +111,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     let responseHeaders: Record<string, string | string[] | undefined>;
     let responseText: string;
     try {
-      const res = await request(row.target, {
+      const res = await request(url, {
         method: 'POST',
         headers,
         body,
@@ -191,6 +194,15 @@ export async function buildDeliveryBody(row: Pick<OutboxRow, 'target' | 'body' |
   const sha256 = createHash('sha256').update(file.bytes).digest('hex');
   if (row.tiff_sha256 && sha256 !== row.tiff_sha256) throw new Error(`TIFF changed since it was received: ${row.tiff_path}`);
   return JSON.stringify({ ...JSON.parse(row.body), tiff_sha256: sha256, tiff_base64: file.bytes.toString('base64') });
+}
+
+/** A URL as it may appear in logs: no user info, no query. */
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  u.search = '';
+  return u.toString();
 }
 
 export function isLoopbackUrl(url: string): boolean {
