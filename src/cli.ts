@@ -184,10 +184,20 @@ export function buildCli(args: string[]) {
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((msg, err) => {
       if (err) throw err;
-      console.error(`faxbridge: ${msg}`);
+      console.error(`faxbridge: ${tidyUsageMessage(msg)}`);
       console.error('Run "faxbridge <command> --help" for usage.');
       process.exit(EXIT_USAGE);
     });
+}
+
+/** yargs lists an unknown `--foo-bar` twice (also as fooBar); name each flag once, as typed. */
+function tidyUsageMessage(msg: string): string {
+  const m = /^Unknown arguments?: (.+)$/.exec(msg);
+  if (!m) return msg;
+  const names = m[1]!.split(', ');
+  const kebab = (n: string) => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const kept = names.filter((n) => n === kebab(n) || !names.includes(kebab(n)));
+  return `Unknown option${kept.length > 1 ? 's' : ''}: ${kept.map((n) => (n.length > 1 ? `--${n}` : `-${n}`)).join(', ')}`;
 }
 
 export async function main(args: string[]): Promise<void> {
