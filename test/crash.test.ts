@@ -1,15 +1,14 @@
 /** kill -9 of a real daemon process between the ack and the delivery, then a restart. */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { simulateFax } from '../src/simulate.js';
 import { openDatabase } from '../src/store/db.js';
 import { startChildDaemon } from './helpers/child-daemon.js';
 import { eventually, tempDir } from './helpers/daemon.js';
-import { ASTERISK } from './helpers/fixtures.js';
+import { sendFax } from './helpers/fax.js';
 
 async function setup() {
   const root = await tempDir();
@@ -20,19 +19,7 @@ async function setup() {
 }
 
 async function receiveFax(agiPort: number, spool: string, uniqueid: string): Promise<void> {
-  const faxfile = path.join(spool, `${uniqueid}.tiff`);
-  await copyFile(path.join(ASTERISK, 'tiffs', 'success-3p.tiff'), faxfile);
-  const r = await simulateFax({
-    agi: { host: '127.0.0.1', port: agiPort },
-    spoolDir: spool,
-    status: 'SUCCESS',
-    from: '15551230000',
-    callerName: 'x',
-    to: '15559870000',
-    uniqueid,
-    variables: { FAXFILE: faxfile, FAXPAGES: '3' },
-  });
-  assert.ok(r.acked, 'acked before the crash');
+  assert.ok((await sendFax(agiPort, spool, uniqueid, { tiff: 'success-3p.tiff' })).acked, 'acked before the crash');
 }
 
 function query<T>(dataDir: string, sql: string, ...params: unknown[]): T[] {

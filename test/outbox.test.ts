@@ -8,11 +8,11 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildDeliveryBody } from '../src/outbox/worker.js';
 import { signingKey, verifyWebhook } from '../src/signing/standard-webhooks.js';
-import { simulateFax } from '../src/simulate.js';
 import { openDatabase } from '../src/store/db.js';
 import { eventually, startTestDaemon, tempDir, type TestDaemon } from './helpers/daemon.js';
 import { ASTERISK } from './helpers/fixtures.js';
 import { runCli } from './helpers/cli.js';
+import { sendFax } from './helpers/fax.js';
 
 interface Received {
   headers: http.IncomingHttpHeaders;
@@ -50,19 +50,7 @@ async function freePort(): Promise<number> {
 }
 
 async function fax(d: TestDaemon, uniqueid: string): Promise<void> {
-  const faxfile = path.join(d.spoolDir, `${uniqueid}.tiff`);
-  await copyFile(path.join(ASTERISK, 'tiffs', 'success-1p-name.tiff'), faxfile);
-  const r = await simulateFax({
-    agi: { host: '127.0.0.1', port: d.agiPort },
-    spoolDir: d.spoolDir,
-    status: 'SUCCESS',
-    from: '15551230000',
-    callerName: 'x',
-    to: '15559870000',
-    uniqueid,
-    variables: { FAXFILE: faxfile, FAXPAGES: '1' },
-  });
-  assert.ok(r.acked);
+  assert.ok((await sendFax(d.agiPort, d.spoolDir, uniqueid, { tiff: 'success-1p-name.tiff' })).acked);
 }
 
 function outboxRows(d: TestDaemon): Array<{ id: number; state: string; attempts: number; last_status: number | null; last_response: string | null }> {

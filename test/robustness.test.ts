@@ -1,14 +1,11 @@
 /** Garbage, slow and half-open AGI peers never stop the daemon from serving the next fax. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { copyFile } from 'node:fs/promises';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { simulateFax } from '../src/simulate.js';
 import { startTestDaemon, type TestDaemon } from './helpers/daemon.js';
-import { ASTERISK } from './helpers/fixtures.js';
+import { sendFax } from './helpers/fax.js';
 
 describe('hostile AGI peers', () => {
   let d: TestDaemon;
@@ -22,20 +19,7 @@ describe('hostile AGI peers', () => {
   after(() => d.stop());
 
   async function goodFax(): Promise<boolean> {
-    const uniqueid = `1795800000.${++n}`;
-    const faxfile = path.join(d.spoolDir, `${uniqueid}.tiff`);
-    await copyFile(path.join(ASTERISK, 'tiffs', 'success-1p-name.tiff'), faxfile);
-    const r = await simulateFax({
-      agi: { host: '127.0.0.1', port: d.agiPort },
-      spoolDir: d.spoolDir,
-      status: 'SUCCESS',
-      from: '1',
-      callerName: 'x',
-      to: '2',
-      uniqueid,
-      variables: { FAXFILE: faxfile },
-    });
-    return r.acked;
+    return (await sendFax(d.agiPort, d.spoolDir, `1795800000.${++n}`, { tiff: 'success-1p-name.tiff' })).acked;
   }
 
   function connect(): net.Socket {
