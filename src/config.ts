@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseSchedule } from './outbox/retry-policy.js';
+import { DEFAULT_FILE_URL_HOSTS } from './providers/file-url.js';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -15,12 +16,22 @@ export interface ListenAddress {
   port: number;
 }
 
+/** Every list is current first, then `_PREVIOUS` (accepted during a rotation). */
 export interface Secrets {
-  /** `X-Internal-Secret` values: current first, then previous (rotation). Empty: generate one. */
+  /** `X-Internal-Secret`. Empty: generate one. */
   asteriskInbound: string[];
-  /** Standard Webhooks signing secrets (`whsec_…`): current first. Empty: generate one. */
+  /** Standard Webhooks signing secrets (`whsec_…`). Empty: generate one. */
   webhookSigning: string[];
+  /** Bearer / X-API-Key for the inbox API. Empty: generate one. */
+  apiKeys: string[];
+  phaxioApiSecrets: string[];
+  phaxioCallbackTokens: string[];
+  sinchBasicUser: string | undefined;
+  sinchBasicPasswords: string[];
+  sinchHmacSecrets: string[];
 }
+
+export type TargetKind = 'faxbridge' | 'faxbot';
 
 export interface Config {
   agiListen: ListenAddress;
@@ -29,6 +40,16 @@ export interface Config {
   spoolDir: string;
   /** Delivery target; undefined means this daemon's own receiver. */
   target: string | undefined;
+  /** `faxbot`: deliver a path to a PDF copy that Faxbot may keep or delete (reference/faxbot.md §8). */
+  targetKind: TargetKind;
+  /** The public base URL providers were given (real Phaxio signs it). */
+  publicUrl: string | undefined;
+  fileUrlHosts: string[];
+  /** Every inbox event is forwarded, signed, to each of these. */
+  forwardUrls: string[];
+  sinchAllowUnauthenticated: boolean;
+  /** Body limit of the provider routes. */
+  maxBodyBytes: number;
   logLevel: string;
   maxSessions: number;
   retrySchedule: number[];
@@ -43,6 +64,8 @@ export const DEFAULTS = {
   logLevel: 'info',
   maxSessions: 64,
   retrySchedule: '0,5s,5m,30m,2h,5h,10h,14h,20h,24h',
+  fileUrlHosts: DEFAULT_FILE_URL_HOSTS.join(','),
+  maxBodyMb: 16,
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -56,6 +79,12 @@ export interface RawOptions {
   logLevel?: string;
   maxSessions?: number;
   retrySchedule?: string;
+  targetKind?: string;
+  publicUrl?: string;
+  fileUrlHosts?: string;
+  forwardUrl?: string | string[];
+  sinchAllowUnauthenticated?: boolean;
+  maxBodyMb?: number;
 }
 
 export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Config {
@@ -75,12 +104,24 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Config {
     dataDir: path.resolve(raw.dataDir ?? env['STATE_DIRECTORY']?.split(':')[0] ?? DEFAULTS.dataDir),
     spoolDir: path.resolve(raw.spoolDir ?? DEFAULTS.spoolDir),
     target: raw.target ? parseTarget(raw.target) : undefined,
+    targetKind: parseTargetKind(raw.targetKind),
+    publicUrl: raw.publicUrl ? parseUrl('--public-url', raw.publicUrl).toString().replace(/\/+$/, '') : undefined,
+    fileUrlHosts: (raw.fileUrlHosts ?? DEFAULTS.fileUrlHosts).split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    forwardUrls: [raw.forwardUrl ?? []].flat().flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean).map((u) => parseUrl('--forward-url', u).toString()),
+    sinchAllowUnauthenticated: raw.sinchAllowUnauthenticated ?? false,
+    maxBodyBytes: parseMaxBody(raw.maxBodyMb),
     logLevel,
     maxSessions,
     retrySchedule,
     secrets: {
       asteriskInbound: secretList(env, 'ASTERISK_INBOUND_SECRET'),
       webhookSigning: secretList(env, 'FAXBRIDGE_WEBHOOK_SECRET'),
+      apiKeys: secretList(env, 'FAXBRIDGE_API_KEY'),
+      phaxioApiSecrets: secretList(env, 'PHAXIO_API_SECRET'),
+      phaxioCallbackTokens: secretList(env, 'PHAXIO_CALLBACK_TOKEN'),
+      sinchBasicUser: readSecret(env, 'SINCH_INBOUND_BASIC_USER'),
+      sinchBasicPasswords: secretList(env, 'SINCH_INBOUND_BASIC_PASS'),
+      sinchHmacSecrets: secretList(env, 'SINCH_INBOUND_HMAC_SECRET'),
     },
   };
 }
@@ -92,16 +133,32 @@ export function parseListen(flag: string, value: string): ListenAddress {
   return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
 }
 
-function parseTarget(value: string): string {
+function parseUrl(flag: string, value: string): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new ConfigError(`--target must be an http(s) URL, got "${value}"`);
+    throw new ConfigError(`${flag} must be an http(s) URL, got "${value}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`--target must be http or https, got "${value}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${flag} must be http or https, got "${value}"`);
+  return url;
+}
+
+function parseTarget(value: string): string {
+  const url = parseUrl('--target', value);
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/_internal/asterisk/inbound';
   return url.toString();
+}
+
+function parseTargetKind(value: string | undefined): TargetKind {
+  if (value === undefined || value === 'faxbridge' || value === 'faxbot') return value ?? 'faxbridge';
+  throw new ConfigError(`--target-kind must be faxbridge or faxbot, got "${value}"`);
+}
+
+function parseMaxBody(value: number | undefined): number {
+  const mb = Number(value ?? DEFAULTS.maxBodyMb);
+  if (!Number.isFinite(mb) || mb <= 0 || mb > 1024) throw new ConfigError(`--max-body-mb must be between 0 and 1024, got ${value}`);
+  return Math.round(mb * 1024 * 1024);
 }
 
 /** `NAME` and `NAME_PREVIOUS`, each from the variable itself or from the file `NAME_FILE` names. */

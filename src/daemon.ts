@@ -4,6 +4,7 @@
  * marker), then delivery (attempts in flight finish or stay pending), then HTTP, then the store.
  */
 import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createAgiServer, type AgiServer } from './agi/server.js';
@@ -14,9 +15,13 @@ import { ConfigError, type Config } from './config.js';
 import { ASTERISK_INBOUND_PATH } from './http/asterisk-inbound-route.js';
 import { buildServer } from './http/server.js';
 import { webhookIdFor } from './ids.js';
+import { createStatusStore } from './inbox/statuses.js';
 import { createInbox } from './inbox/store.js';
+import { enqueueForward, faxForwardEvent, statusForwardEvent } from './outbox/forward.js';
 import { createOutbox, PRIMARY_TARGET } from './outbox/queue.js';
 import { createDeliveryWorker, redactUrl } from './outbox/worker.js';
+import type { Dispatcher } from 'undici';
+import { sinchConfigured } from './providers/sinch.js';
 import { resolveSecrets } from './secrets.js';
 import { openDatabase } from './store/db.js';
 
@@ -30,6 +35,8 @@ export interface Daemon {
 export interface DaemonOverrides {
   agiTimeouts?: Partial<AgiTimeouts>;
   nowSeconds?: () => number;
+  /** Where `file_url` fetches connect (tests route them to a local TLS server). */
+  fileUrlDispatcher?: Dispatcher;
 }
 
 export async function startDaemon(config: Config, log: Logger, overrides: DaemonOverrides = {}): Promise<Daemon> {
@@ -39,16 +46,44 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
     log.warn({ target: redactUrl(config.target) }, 'config.internal_secret_generated_for_remote_target');
   }
 
+  warnAboutProviders(config, log);
+
   const db = openDatabase(config.dataDir);
   const outbox = createOutbox(db);
   const inbox = createInbox(db, config.dataDir);
+  const statuses = createStatusStore(db);
   let agi: AgiServer | undefined;
+  let wakeWorker = () => {};
+  const forward = config.forwardUrls.length > 0;
 
   const http = buildServer({
     logger: log,
     inbox,
+    statuses,
     spoolDir: config.spoolDir,
     internal: () => ({ secrets: secrets.internalSecrets, signingKeys: secrets.signingKeys, requireSignature: secrets.signingConfigured }),
+    phaxio: () => ({ apiSecrets: config.secrets.phaxioApiSecrets, callbackTokens: config.secrets.phaxioCallbackTokens, publicUrl: config.publicUrl }),
+    sinch: () => ({
+      basicUser: config.secrets.sinchBasicUser,
+      basicPasswords: config.secrets.sinchBasicPasswords,
+      hmacSecrets: config.secrets.sinchHmacSecrets,
+      allowUnauthenticated: config.sinchAllowUnauthenticated,
+    }),
+    apiKeys: () => secrets.apiKeys,
+    fileFetch: { allowedHosts: config.fileUrlHosts, maxBytes: config.maxBodyBytes, dispatcher: overrides.fileUrlDispatcher },
+    providerBodyLimit: config.maxBodyBytes,
+    onInboxCreated: forward
+      ? (row) => {
+          enqueueForward(outbox, config.forwardUrls, faxForwardEvent(row, new Date()), Date.now());
+          wakeWorker();
+        }
+      : undefined,
+    onStatusCreated: forward
+      ? (row) => {
+          enqueueForward(outbox, config.forwardUrls, statusForwardEvent(row, new Date()), Date.now());
+          wakeWorker();
+        }
+      : undefined,
     nowSeconds: overrides.nowSeconds,
     health: () => {
       const counts = outbox.counts();
@@ -75,9 +110,11 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
     spoolDir: config.spoolDir,
     schedule: config.retrySchedule,
     resolveTarget: (stored) => (stored === PRIMARY_TARGET ? target : stored),
+    faxbotCopyDir: config.targetKind === 'faxbot' ? path.join(config.dataDir, 'faxbot-copies') : undefined,
     credentials: { internalSecret: () => secrets.internalSecrets[0], signingKeys: () => secrets.signingKeys },
   });
   worker.start();
+  wakeWorker = () => worker.wake();
 
   const recordFax = (event: AsteriskFaxEvent) => {
     const result = outbox.enqueue(
@@ -135,6 +172,20 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
       return stopping;
     },
   };
+}
+
+function warnAboutProviders(config: Config, log: Logger): void {
+  const s = config.secrets;
+  if (!sinchConfigured({ basicUser: s.sinchBasicUser, basicPasswords: s.sinchBasicPasswords, hmacSecrets: s.sinchHmacSecrets, allowUnauthenticated: false })) {
+    if (config.sinchAllowUnauthenticated) log.warn('config.sinch_route_open');
+    else log.warn({ route: '/sinch-inbound' }, 'config.sinch_route_refusing');
+  }
+  if (s.sinchBasicUser && s.sinchBasicPasswords.length === 0) log.warn('config.sinch_basic_pass_missing');
+  if (!s.phaxioApiSecrets.length && !s.phaxioCallbackTokens.length) log.warn({ routes: ['/phaxio-callback', '/phaxio-inbound'] }, 'config.phaxio_routes_refusing');
+  if (s.phaxioCallbackTokens.length && !config.publicUrl) log.warn('config.phaxio_public_url_missing');
+  if (config.targetKind === 'faxbot' && /test/i.test(config.dataDir)) {
+    log.warn({ data_dir: config.dataDir }, 'config.faxbot_copy_path_contains_test');
+  }
 }
 
 async function prepareDirs(config: Config, log: Logger): Promise<void> {

@@ -13,6 +13,7 @@ import { generateSigningSecret, signingKey, SigningSecretError } from './signing
 
 export interface RuntimeSecrets {
   internalSecrets: string[];
+  apiKeys: string[];
   signingKeys: Buffer[];
   /** True when the signing secret was configured explicitly: then the receiver requires signatures. */
   signingConfigured: boolean;
@@ -26,6 +27,9 @@ export async function resolveSecrets(secrets: Secrets, dataDir: string, log: Log
   const internal = secrets.asteriskInbound.length
     ? secrets.asteriskInbound
     : [await generatedSecret(dataDir, 'internal-secret', () => randomBytes(32).toString('base64url'), log)];
+  const apiKeys = secrets.apiKeys.length
+    ? secrets.apiKeys
+    : [await generatedSecret(dataDir, 'api-key', () => randomBytes(24).toString('base64url'), log)];
   let signingKeys: Buffer[];
   try {
     signingKeys = signing.map(signingKey);
@@ -35,6 +39,7 @@ export async function resolveSecrets(secrets: Secrets, dataDir: string, log: Log
   }
   return {
     internalSecrets: internal,
+    apiKeys,
     signingKeys,
     signingConfigured: secrets.webhookSigning.length > 0,
     internalConfigured: secrets.asteriskInbound.length > 0,

@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { PRIMARY_TARGET } from '../src/outbox/queue.js';
 import { buildDeliveryBody } from '../src/outbox/worker.js';
 import { signingKey, verifyWebhook } from '../src/signing/standard-webhooks.js';
 import { openDatabase } from '../src/store/db.js';
@@ -173,12 +174,21 @@ describe('delivery body for a target on another host', () => {
     await copyFile(path.join(ASTERISK, 'tiffs', 'success-1p-name.tiff'), tiff);
     const bytes = await readFile(tiff);
     const sha = createHash('sha256').update(bytes).digest('hex');
-    const row = { target: 'https://faxbot.example.com/_internal/asterisk/inbound', body: '{"uniqueid":"1.2","tiff_path":"x"}', tiff_path: tiff, tiff_sha256: sha };
-    const body = JSON.parse(await buildDeliveryBody(row, spool));
+    const row = { target: PRIMARY_TARGET, webhook_id: 'fax_x', body: '{"uniqueid":"1.2","tiff_path":"x"}', tiff_path: tiff, tiff_sha256: sha };
+    const remote = 'https://fax.example.com/_internal/asterisk/inbound';
+    const body = JSON.parse(await buildDeliveryBody(row, remote, spool));
     assert.equal(body.tiff_sha256, sha);
     assert.ok(Buffer.from(body.tiff_base64, 'base64').equals(bytes));
-    assert.equal(await buildDeliveryBody({ ...row, target: 'http://127.0.0.1:8080/x' }, spool), row.body);
+    assert.equal(await buildDeliveryBody(row, 'http://127.0.0.1:8080/x', spool), row.body);
+
+    const copies = await tempDir();
+    const faxbot = JSON.parse(await buildDeliveryBody(row, remote, spool, copies));
+    assert.equal(faxbot.tiff_path, path.join(copies, 'fax_x.pdf'));
+    assert.equal(faxbot.tiff_base64, undefined);
+    assert.match((await readFile(faxbot.tiff_path)).subarray(0, 8).toString('latin1'), /^%PDF-/);
+    await assert.rejects(buildDeliveryBody({ ...row, tiff_path: null }, remote, spool, copies), /without a document/);
+
     await writeFile(tiff, 'changed');
-    await assert.rejects(buildDeliveryBody(row, spool), /changed since it was received/);
+    await assert.rejects(buildDeliveryBody(row, remote, spool), /changed since it was received/);
   });
 });

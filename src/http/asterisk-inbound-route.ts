@@ -8,7 +8,7 @@ import { isTiffMagic } from '../documents/tiff.js';
 import { maskNumber } from '../log/logger.js';
 import { checkInternalSecret, checkSignature, parseInternalBody } from '../providers/internal.js';
 import type { InboxDocument } from '../inbox/store.js';
-import { DEFAULT_ASTERISK_BODY_LIMIT, sendDetail, type HttpDeps } from './server.js';
+import { DEFAULT_ASTERISK_BODY_LIMIT, header, sendDetail, type HttpDeps } from './server.js';
 
 export const ASTERISK_INBOUND_PATH = '/_internal/asterisk/inbound';
 
@@ -66,7 +66,7 @@ export const asteriskInboundRoutes: FastifyPluginAsync<HttpDeps> = async (app, d
       }
       if (doc && !isTiffMagic(doc.bytes)) return sendDetail(reply, 400, 'Document is not a TIFF');
 
-      const { id, created } = await deps.inbox.store(fax, doc);
+      const { id, created } = await deps.inbox.store(fax, doc, deps.onInboxCreated);
       deps.logger.info(
         {
           id,
@@ -84,7 +84,3 @@ export const asteriskInboundRoutes: FastifyPluginAsync<HttpDeps> = async (app, d
     },
   });
 };
-
-function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}

@@ -4,16 +4,32 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import type { Inbox } from '../inbox/store.js';
+import type { StatusRow, StatusStore } from '../inbox/statuses.js';
+import type { Inbox, InboxRow } from '../inbox/store.js';
+import type { FetchOptions } from '../providers/file-url.js';
 import type { InternalCredentials } from '../providers/internal.js';
+import type { PhaxioCredentials } from '../providers/phaxio.js';
+import type { SinchCredentials } from '../providers/sinch.js';
 import { asteriskInboundRoutes } from './asterisk-inbound-route.js';
+import { inboxRoutes } from './inbox-routes.js';
+import { providerRoutes } from './provider-routes.js';
 
 export interface HttpDeps {
   /** The http component's logger; routes log their outcomes here. */
   logger: Logger;
   inbox: Inbox;
+  statuses: StatusStore;
   spoolDir: string;
   internal: () => InternalCredentials;
+  phaxio: () => PhaxioCredentials;
+  sinch: () => SinchCredentials;
+  apiKeys: () => readonly string[];
+  fileFetch: FetchOptions;
+  /** Body limit of the provider routes. */
+  providerBodyLimit: number;
+  /** Run inside the transaction that creates an inbox record or a status (forwarding). */
+  onInboxCreated?: (row: InboxRow) => void;
+  onStatusCreated?: (row: StatusRow) => void;
   /** Largest body on the Asterisk route (it may carry `tiff_base64`). */
   asteriskBodyLimit?: number;
   health: () => Record<string, unknown> & { ok: boolean };
@@ -47,8 +63,15 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
     const health = deps.health();
     return reply.code(health.ok ? 200 : 503).send(health);
   });
-  app.register(asteriskInboundRoutes, { ...deps, logger: log });
+  const scoped = { ...deps, logger: log };
+  app.register(asteriskInboundRoutes, scoped);
+  app.register(providerRoutes, scoped);
+  app.register(inboxRoutes, scoped);
   return app;
+}
+
+export function header(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
 }
 
 export function sendDetail(reply: FastifyReply, status: number, detail: string): FastifyReply {

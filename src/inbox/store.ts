@@ -5,12 +5,12 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import type { DocumentType } from '../documents/document-type.js';
 import { writeFileDurable } from '../documents/durable-write.js';
 import { eventKeyHash } from '../ids.js';
 import type { Db } from '../store/db.js';
 
 export type FaxSource = 'asterisk' | 'phaxio' | 'sinch';
-export type DocumentType = 'tiff' | 'pdf';
 
 export interface InboundFax {
   source: FaxSource;
@@ -48,6 +48,7 @@ export interface InboxRow {
   document_type: DocumentType | null;
   meta: string;
   created_at: string;
+  purged_at: string | null;
 }
 
 export interface InboxFilter {
@@ -62,8 +63,11 @@ export interface InboxFilter {
 export interface Inbox {
   /** The existing record for this natural key or webhook id, if any. */
   find(source: FaxSource, providerId: string, webhookId?: string | null): InboxRow | undefined;
-  /** Stores once; a repeat returns the original id with `created: false` and writes nothing. */
-  store(fax: InboundFax, document: InboxDocument | null): Promise<{ id: string; created: boolean }>;
+  /**
+   * Stores once; a repeat returns the original id with `created: false` and writes nothing.
+   * `onCreated` runs inside the insert's transaction (to enqueue forwards atomically with it).
+   */
+  store(fax: InboundFax, document: InboxDocument | null, onCreated?: (row: InboxRow) => void): Promise<{ id: string; created: boolean }>;
   get(id: string): InboxRow | undefined;
   list(filter?: InboxFilter): InboxRow[];
 }
@@ -90,7 +94,7 @@ export function createInbox(db: Db, dataDir: string): Inbox {
 
   return {
     find,
-    async store(fax, document) {
+    async store(fax, document, onCreated) {
       const existing = find(fax.source, fax.providerId, fax.webhookId);
       if (existing) return { id: existing.id, created: false };
       const id = inboxId(fax.source, fax.providerId);
@@ -99,7 +103,7 @@ export function createInbox(db: Db, dataDir: string): Inbox {
         documentPath = path.join(dataDir, 'documents', `${id}.${document.type === 'pdf' ? 'pdf' : 'tiff'}`);
         await writeFileDurable(documentPath, document.bytes);
       }
-      const info = insert.run({
+      const row = {
         id,
         source: fax.source,
         providerId: fax.providerId,
@@ -116,8 +120,13 @@ export function createInbox(db: Db, dataDir: string): Inbox {
         documentType: document?.type ?? null,
         meta: JSON.stringify(fax.meta),
         createdAt: new Date().toISOString(),
-      });
-      if (info.changes === 0) return { id: find(fax.source, fax.providerId, fax.webhookId)!.id, created: false };
+      };
+      const created = db.transaction(() => {
+        if (insert.run(row).changes === 0) return false;
+        onCreated?.(byId.get(id)!);
+        return true;
+      })();
+      if (!created) return { id: find(fax.source, fax.providerId, fax.webhookId)!.id, created: false };
       return { id, created: true };
     },
     get: (id) => byId.get(id),
@@ -136,5 +145,24 @@ export function createInbox(db: Db, dataDir: string): Inbox {
                    ORDER BY received_at DESC, id DESC LIMIT ?`;
       return db.prepare(sql).all(...params, Math.min(filter.limit ?? 50, 500)) as InboxRow[];
     },
+  };
+}
+
+/** The public shape of a record: the API's answer and the forwarded event's `data`. */
+export function inboxView(row: InboxRow): Record<string, unknown> {
+  return {
+    id: row.id,
+    source: row.source,
+    provider_id: row.provider_id,
+    from_number: row.from_number,
+    to_number: row.to_number,
+    status: row.status,
+    provider_status: row.provider_status,
+    pages: row.pages,
+    received_at: row.received_at,
+    document: row.document_type
+      ? { type: row.document_type, sha256: row.document_sha256, bytes: row.document_bytes, purged: row.purged_at !== null }
+      : null,
+    meta: JSON.parse(row.meta) as unknown,
   };
 }

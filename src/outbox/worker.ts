@@ -6,9 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
+import path from 'node:path';
+import { writeFileDurable } from '../documents/durable-write.js';
 import { readSpoolFile } from '../documents/spool-file.js';
+import { tiffToPdf } from '../documents/tiff-to-pdf.js';
 import { signWebhook } from '../signing/standard-webhooks.js';
-import type { Outbox, OutboxRow } from './queue.js';
+import { PRIMARY_TARGET, type Outbox, type OutboxRow } from './queue.js';
 import { classifyResponse, nextDelayMs } from './retry-policy.js';
 
 export interface DeliveryCredentials {
@@ -26,6 +29,8 @@ export interface WorkerOptions {
   schedule: readonly number[];
   /** Turns a row's stored target into the URL to POST to now (see PRIMARY_TARGET). */
   resolveTarget: (stored: string) => string;
+  /** Set when the primary target is a Faxbot: PDF copies for it are written here. */
+  faxbotCopyDir?: string;
   concurrency?: number;
   /** Longest sleep between looks at the table, so `outbox retry` from the CLI is noticed. */
   pollMs?: number;
@@ -89,7 +94,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     const ctx = { outbox_id: row.id, webhook_id: row.webhook_id, target: redactUrl(url), attempt: row.attempts + 1 };
     let body: string;
     try {
-      body = await buildDeliveryBody({ ...row, target: url }, options.spoolDir);
+      body = await buildDeliveryBody(row, url, options.spoolDir, options.faxbotCopyDir);
     } catch (err) {
       const error = `document unavailable: ${(err as Error).message}`;
       outbox.markDead(row.id, { status: null, error, response: null }, now());
@@ -104,7 +109,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       'webhook-timestamp': String(ts),
       'webhook-signature': signWebhook(credentials.signingKeys(), row.webhook_id, ts, body),
     };
-    const secret = credentials.internalSecret();
+    const secret = row.target === PRIMARY_TARGET ? credentials.internalSecret() : undefined;
     if (secret) headers['x-internal-secret'] = secret;
 
     let status: number;
@@ -185,14 +190,28 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
 }
 
 /**
- * The exact bytes to sign and send. A target on another host cannot read our spool path, so it
- * also gets the TIFF, checked against the digest taken when Asterisk was acknowledged.
+ * The exact bytes to sign and send. Forwarded events go as stored. For the primary target, a
+ * receiver on another host cannot read our spool path, so it also gets the TIFF (checked against
+ * the digest taken when Asterisk was acknowledged); a Faxbot gets a path to a PDF copy of its
+ * own instead, because its Ghostscript cannot read TIFF and its retention deletes that file.
  */
-export async function buildDeliveryBody(row: Pick<OutboxRow, 'target' | 'body' | 'tiff_path' | 'tiff_sha256'>, spoolDir: string): Promise<string> {
-  if (isLoopbackUrl(row.target) || !row.tiff_path) return row.body;
+export async function buildDeliveryBody(
+  row: Pick<OutboxRow, 'target' | 'body' | 'tiff_path' | 'tiff_sha256' | 'webhook_id'>,
+  url: string,
+  spoolDir: string,
+  faxbotCopyDir?: string,
+): Promise<string> {
+  if (row.target !== PRIMARY_TARGET) return row.body;
+  if (!faxbotCopyDir && (isLoopbackUrl(url) || !row.tiff_path)) return row.body;
+  if (!row.tiff_path) throw new Error('a Faxbot target cannot record a fax without a document (failed reception)');
   const file = await readSpoolFile(spoolDir, row.tiff_path);
   const sha256 = createHash('sha256').update(file.bytes).digest('hex');
   if (row.tiff_sha256 && sha256 !== row.tiff_sha256) throw new Error(`TIFF changed since it was received: ${row.tiff_path}`);
+  if (faxbotCopyDir) {
+    const copy = path.join(faxbotCopyDir, `${row.webhook_id}.pdf`);
+    await writeFileDurable(copy, tiffToPdf(file.bytes));
+    return JSON.stringify({ ...JSON.parse(row.body), tiff_path: copy });
+  }
   return JSON.stringify({ ...JSON.parse(row.body), tiff_sha256: sha256, tiff_base64: file.bytes.toString('base64') });
 }
 

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { matchesAny } from '../signing/constant-time.js';
 import { verifyWebhook } from '../signing/standard-webhooks.js';
 import type { InboundFax } from '../inbox/store.js';
+import { bad, type Verdict } from './events.js';
 
 export interface InternalCredentials {
   /** Accepted `X-Internal-Secret` values (current and, during a rotation, previous). */
@@ -16,8 +17,6 @@ export interface InternalCredentials {
   /** Refuse requests without a valid signature (an explicitly configured signing secret). */
   requireSignature: boolean;
 }
-
-export type Verdict<T> = { ok: true; value: T } | { ok: false; status: 400 | 401; message: string };
 
 /** Header check, before the body is read. */
 export function checkInternalSecret(header: string | undefined, credentials: InternalCredentials): Verdict<null> {
@@ -153,8 +152,4 @@ function pick(b: Record<string, unknown>, keys: readonly string[]): Record<strin
   const out: Record<string, unknown> = {};
   for (const k of keys) if (b[k] !== undefined && b[k] !== null) out[k] = b[k];
   return out;
-}
-
-function bad(message: string): { ok: false; status: 400; message: string } {
-  return { ok: false, status: 400, message };
 }

@@ -50,6 +50,23 @@ const MIGRATIONS: readonly string[] = [
    );
    CREATE UNIQUE INDEX inbox_webhook_id ON inbox (webhook_id) WHERE webhook_id IS NOT NULL;
    CREATE INDEX inbox_received ON inbox (received_at);`,
+  `CREATE TABLE outbound_status (
+     id INTEGER PRIMARY KEY,
+     provider TEXT NOT NULL,
+     job_id TEXT NOT NULL,
+     provider_fax_id TEXT NOT NULL,
+     event TEXT NOT NULL,
+     status TEXT NOT NULL,
+     provider_status TEXT,
+     pages INTEGER,
+     error_type TEXT,
+     error_code TEXT,
+     error_message TEXT,
+     received_at TEXT NOT NULL
+   );
+   CREATE UNIQUE INDEX outbound_status_once ON outbound_status (provider, provider_fax_id, event, IFNULL(provider_status, ''));
+   CREATE INDEX outbound_status_job ON outbound_status (job_id, id);
+   ALTER TABLE inbox ADD COLUMN purged_at TEXT;`,
 ];
 
 export function databasePath(dataDir: string): string {

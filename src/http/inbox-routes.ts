@@ -1,0 +1,72 @@
+/**
+ * The inbox API: `GET /inbound` (filters, pages), `/inbound/:id`, `/inbound/:id/tiff`,
+ * `/inbound/:id/pdf`, and `GET /jobs/:job_id` for outbound statuses. API key required
+ * (`Authorization: Bearer` or `X-API-Key`), compared in constant time.
+ */
+import { readFile } from 'node:fs/promises';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { tiffToPdf } from '../documents/tiff-to-pdf.js';
+import { inboxView as view, type InboxRow } from '../inbox/store.js';
+import { matchesAny } from '../signing/constant-time.js';
+import { header, sendDetail, type HttpDeps } from './server.js';
+
+export const inboxRoutes: FastifyPluginAsync<HttpDeps> = async (app, deps) => {
+  app.addHook('onRequest', async (req, reply) => {
+    const bearer = /^Bearer\s+(.+)$/i.exec(header(req.headers.authorization) ?? '')?.[1];
+    const key = bearer ?? header(req.headers['x-api-key']);
+    if (!key || !matchesAny(key.trim(), deps.apiKeys())) {
+      deps.logger.warn({ route: req.routeOptions.url }, 'http.auth_failed');
+      return sendDetail(reply, 401, 'Invalid or missing API key (Authorization: Bearer or X-API-Key)');
+    }
+  });
+
+  app.get('/inbound', async (req, reply) => {
+    const q = req.query as Record<string, string | undefined>;
+    const limit = q['limit'] === undefined ? 50 : Number(q['limit']);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) return sendDetail(reply, 400, 'limit must be 1 to 500');
+    if (q['since'] !== undefined && Number.isNaN(Date.parse(q['since']))) return sendDetail(reply, 400, 'since must be an ISO 8601 time');
+    const rows = deps.inbox.list({
+      to: q['to'],
+      status: q['status'],
+      since: q['since'] === undefined ? undefined : new Date(q['since']).toISOString(),
+      limit,
+      after: q['cursor'],
+    });
+    const last = rows.at(-1);
+    return reply.send({
+      items: rows.map(view),
+      next_cursor: rows.length === limit && last ? `${last.received_at}|${last.id}` : null,
+    });
+  });
+
+  app.get('/inbound/:id', async (req, reply) => {
+    const row = deps.inbox.get((req.params as { id: string }).id);
+    return row ? reply.send(view(row)) : sendDetail(reply, 404, 'No such fax');
+  });
+
+  app.get('/inbound/:id/tiff', async (req, reply) => {
+    const row = deps.inbox.get((req.params as { id: string }).id);
+    if (!row) return sendDetail(reply, 404, 'No such fax');
+    if (row.document_type !== 'tiff' || !row.document_path) return sendDetail(reply, 404, 'This fax has no TIFF document');
+    return sendDocument(reply, row, await readFile(row.document_path), 'image/tiff', 'tiff');
+  });
+
+  app.get('/inbound/:id/pdf', async (req, reply) => {
+    const row = deps.inbox.get((req.params as { id: string }).id);
+    if (!row) return sendDetail(reply, 404, 'No such fax');
+    if (!row.document_path || !row.document_type) return sendDetail(reply, 404, 'This fax has no document');
+    const bytes = await readFile(row.document_path);
+    return sendDocument(reply, row, row.document_type === 'pdf' ? bytes : tiffToPdf(bytes), 'application/pdf', 'pdf');
+  });
+
+  app.get('/jobs/:jobId', async (req, reply) => {
+    const jobId = (req.params as { jobId: string }).jobId;
+    const current = deps.statuses.current(jobId);
+    if (!current) return sendDetail(reply, 404, 'No status for this job');
+    return reply.send({ job_id: jobId, status: current.status, current, history: deps.statuses.history(jobId) });
+  });
+};
+
+function sendDocument(reply: FastifyReply, row: InboxRow, bytes: Buffer, type: string, ext: string): FastifyReply {
+  return reply.type(type).header('content-disposition', `attachment; filename="fax-${row.id}.${ext}"`).send(bytes);
+}

@@ -1,0 +1,64 @@
+/**
+ * What a provider route turns a request into, whatever the provider or scheme. Providers only
+ * verify and parse; the HTTP layer stores these.
+ */
+import type { InboundFax } from '../inbox/store.js';
+
+export type Verdict<T> = { ok: true; value: T } | { ok: false; status: 400 | 401; message: string };
+
+export function ok<T>(value: T): { ok: true; value: T } {
+  return { ok: true, value };
+}
+
+export function bad(message: string): { ok: false; status: 400; message: string } {
+  return { ok: false, status: 400, message };
+}
+
+export function unauthorized(message: string): { ok: false; status: 401; message: string } {
+  return { ok: false, status: 401, message };
+}
+
+/** Where a received document is: in the request, behind a seed-shaped `file_url`, or absent. */
+export type DocumentSource = { kind: 'inline'; bytes: Buffer } | { kind: 'url'; url: string } | { kind: 'none' };
+
+export type NormalizedStatus = 'queued' | 'in_progress' | 'success' | 'failed' | 'unknown';
+
+export const FINAL_STATUSES: readonly NormalizedStatus[] = ['success', 'failed'];
+
+/** The status of a fax someone sent out through a provider, keyed by our job id. */
+export interface OutboundStatus {
+  provider: 'phaxio' | 'sinch';
+  jobId: string;
+  providerFaxId: string;
+  /** `fax_completed`, `FAX_COMPLETED`, `seed`, ... */
+  event: string;
+  status: NormalizedStatus;
+  providerStatus: string | null;
+  pages: number | null;
+  errorType: string | null;
+  errorCode: string | null;
+  errorMessage: string | null;
+  receivedAt: string;
+}
+
+export type ProviderEvent =
+  | { kind: 'inbound_fax'; fax: InboundFax; document: DocumentSource }
+  | { kind: 'outbound_status'; status: OutboundStatus }
+  | { kind: 'ignored'; reason: string };
+
+/** Provider page counts arrive as numbers or numeric strings. */
+export function toPages(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === 'string' && /^\d{1,6}$/.test(v.trim())) return Number(v.trim());
+  return null;
+}
+
+export function toText(v: unknown): string | null {
+  if (typeof v === 'string') return v.trim() === '' ? null : v;
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  return null;
+}
+
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
