@@ -7,7 +7,8 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, DEFAULTS, parseListen, resolveConfig, type RawOptions } from './config.js';
 import { startDaemon } from './daemon.js';
-import { createInbox, type InboxRow } from './inbox/store.js';
+import { exportDocument } from './inbox/export.js';
+import { createInbox, inboxView, type InboxRow } from './inbox/store.js';
 import { createLogger, maskNumber } from './log/logger.js';
 import { createOutbox, type OutboxRow, type OutboxState } from './outbox/queue.js';
 import { simulateFax } from './simulate.js';
@@ -167,12 +168,36 @@ export function buildCli(args: string[]) {
           if (n === 0) process.exitCode = EXIT_FAILED;
         }),
     )
-    .command('inbox <action>', 'List received faxes', (y) =>
+    .command('inbox <action> [id]', 'List received faxes, show one, or export its document', (y) =>
       commonOptions(y)
-        .positional('action', { choices: ['list'] as const, demandOption: true })
+        .positional('action', { choices: ['list', 'show', 'export'] as const, demandOption: true })
+        .positional('id', { type: 'string', describe: 'Inbox id (show, export)' })
         .option('limit', { type: 'number', default: 50 })
-        .option('json', { type: 'boolean', describe: 'One JSON object per line' }),
-      (argv) => withDb(argv['data-dir'], (db, dir) => printInbox(createInbox(db, dir).list({ limit: argv.limit }), argv.json ?? false)),
+        .option('to', { type: 'string', describe: 'Only faxes to this number (list)' })
+        .option('status', { choices: ['received', 'failed'] as const, describe: 'Only faxes with this status (list)' })
+        .option('json', { type: 'boolean', describe: 'One JSON object per line' })
+        .option('pdf', { type: 'string', describe: 'Write the document as PDF to this file (export)' })
+        .option('tiff', { type: 'string', describe: 'Write the original TIFF to this file (export)' })
+        .example('$0 inbox export 71adbee0a051aafbf59b201ccacb37e9 --pdf fax.pdf', 'Save a fax as PDF'),
+      async (argv) => {
+        const dir = resolveConfig({ dataDir: argv['data-dir'] }, process.env).dataDir;
+        if (argv.action === 'list') {
+          return withDb(dir, (db) =>
+            printInbox(createInbox(db, dir).list({ limit: argv.limit, to: argv.to, status: argv.status }), argv.json ?? false),
+          );
+        }
+        if (!argv.id) throw new ConfigError(`inbox ${argv.action} needs an inbox id (see "faxbridge inbox list")`);
+        const row = withDb(dir, (db) => createInbox(db, dir).get(argv.id!));
+        if (!row) {
+          console.error(`faxbridge: no fax with id ${argv.id}`);
+          process.exitCode = EXIT_FAILED;
+          return;
+        }
+        if (argv.action === 'show') return void console.log(JSON.stringify(inboxView(row), null, 2));
+        if (!argv.pdf && !argv.tiff) throw new ConfigError('inbox export needs --pdf FILE or --tiff FILE');
+        const written = await exportDocument(row, { pdf: argv.pdf, tiff: argv.tiff });
+        for (const w of written) console.log(`wrote ${w}`);
+      },
     )
     .demandCommand(1, 'Name a command: serve, simulate, outbox or inbox (see --help)')
     .strictCommands()

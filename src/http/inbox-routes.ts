@@ -3,10 +3,9 @@
  * `/inbound/:id/pdf`, and `GET /jobs/:job_id` for outbound statuses. API key required
  * (`Authorization: Bearer` or `X-API-Key`), compared in constant time.
  */
-import { readFile } from 'node:fs/promises';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { tiffToPdf } from '../documents/tiff-to-pdf.js';
-import { inboxView as view, type InboxRow } from '../inbox/store.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { documentAs, NoDocumentError } from '../inbox/export.js';
+import { inboxView as view } from '../inbox/store.js';
 import { matchesAny } from '../signing/constant-time.js';
 import { header, sendDetail, type HttpDeps } from './server.js';
 
@@ -44,20 +43,22 @@ export const inboxRoutes: FastifyPluginAsync<HttpDeps> = async (app, deps) => {
     return row ? reply.send(view(row)) : sendDetail(reply, 404, 'No such fax');
   });
 
-  app.get('/inbound/:id/tiff', async (req, reply) => {
-    const row = deps.inbox.get((req.params as { id: string }).id);
-    if (!row) return sendDetail(reply, 404, 'No such fax');
-    if (row.document_type !== 'tiff' || !row.document_path) return sendDetail(reply, 404, 'This fax has no TIFF document');
-    return sendDocument(reply, row, await readFile(row.document_path), 'image/tiff', 'tiff');
-  });
-
-  app.get('/inbound/:id/pdf', async (req, reply) => {
-    const row = deps.inbox.get((req.params as { id: string }).id);
-    if (!row) return sendDetail(reply, 404, 'No such fax');
-    if (!row.document_path || !row.document_type) return sendDetail(reply, 404, 'This fax has no document');
-    const bytes = await readFile(row.document_path);
-    return sendDocument(reply, row, row.document_type === 'pdf' ? bytes : tiffToPdf(bytes), 'application/pdf', 'pdf');
-  });
+  for (const as of ['tiff', 'pdf'] as const) {
+    app.get(`/inbound/:id/${as}`, async (req, reply) => {
+      const row = deps.inbox.get((req.params as { id: string }).id);
+      if (!row) return sendDetail(reply, 404, 'No such fax');
+      try {
+        const bytes = await documentAs(row, as);
+        return reply
+          .type(as === 'pdf' ? 'application/pdf' : 'image/tiff')
+          .header('content-disposition', `attachment; filename="fax-${row.id}.${as}"`)
+          .send(bytes);
+      } catch (err) {
+        if (err instanceof NoDocumentError) return sendDetail(reply, 404, err.message);
+        throw err;
+      }
+    });
+  }
 
   app.get('/jobs/:jobId', async (req, reply) => {
     const jobId = (req.params as { jobId: string }).jobId;
@@ -66,7 +67,3 @@ export const inboxRoutes: FastifyPluginAsync<HttpDeps> = async (app, deps) => {
     return reply.send({ job_id: jobId, status: current.status, current, history: deps.statuses.history(jobId) });
   });
 };
-
-function sendDocument(reply: FastifyReply, row: InboxRow, bytes: Buffer, type: string, ext: string): FastifyReply {
-  return reply.type(type).header('content-disposition', `attachment; filename="fax-${row.id}.${ext}"`).send(bytes);
-}

@@ -30,7 +30,7 @@ export function memoryLogger(level = 'debug'): { logger: Logger; lines: LogLine[
   return { logger: createLogger(level, sink), lines, raw };
 }
 
-export async function tempDir(prefix = 'faxbridge-test-'): Promise<string> {
+export async function tempDir(prefix = 'fxb-'): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
 }
 
