@@ -110,12 +110,24 @@ export function buildCli(args: string[]) {
           .option('target', { type: 'string', describe: 'Deliver to this URL (a Faxbot API or another faxbridge) [default: this daemon\'s own receiver]' })
           .option('max-sessions', { type: 'number', describe: 'Concurrent AGI sessions; more are answered FAILURE', default: DEFAULTS.maxSessions })
           .option('retry-schedule', { type: 'string', describe: 'Delays before each delivery attempt, then dead-letter', default: DEFAULTS.retrySchedule })
+          .option('target-kind', { choices: ['faxbridge', 'faxbot'], describe: 'faxbot: deliver a path to a PDF copy (Faxbot cannot read TIFF)', default: 'faxbridge' })
+          .option('public-url', { type: 'string', describe: 'The public base URL given to Phaxio (real Phaxio signs it); never taken from Host' })
+          .option('file-url-hosts', { type: 'string', describe: 'Hosts a seed-shaped file_url may be fetched from (https only)', default: DEFAULTS.fileUrlHosts })
+          .option('forward-url', { type: 'string', array: true, describe: 'Forward every inbox event, signed, to this URL (repeatable)' })
+          .option('sinch-allow-unauthenticated', { type: 'boolean', describe: 'Accept /sinch-inbound with no credential configured (not recommended)', default: false })
+          .option('max-body-mb', { type: 'number', describe: 'Body limit of the provider routes, in MiB (413 above it)', default: DEFAULTS.maxBodyMb })
           .epilog(
             'Secrets (environment, each also as NAME_FILE=path):\n' +
               '  ASTERISK_INBOUND_SECRET            X-Internal-Secret sent to the target and required by the receiver\n' +
               '  ASTERISK_INBOUND_SECRET_PREVIOUS   still accepted during a rotation\n' +
               '  FAXBRIDGE_WEBHOOK_SECRET           whsec_... Standard Webhooks signing key (then signatures are required)\n' +
               '  FAXBRIDGE_WEBHOOK_SECRET_PREVIOUS  still accepted, and also signed with, during a rotation\n' +
+              '  FAXBRIDGE_API_KEY                  inbox API key (Authorization: Bearer or X-API-Key)\n' +
+              '  PHAXIO_API_SECRET                  seed-scheme Phaxio signature key (X-Phaxio-Signature, 64 hex)\n' +
+              '  PHAXIO_CALLBACK_TOKEN              real Phaxio callback/webhook token (40 hex); needs --public-url\n' +
+              '  SINCH_INBOUND_BASIC_USER/_PASS     Basic auth on /sinch-inbound\n' +
+              '  SINCH_INBOUND_HMAC_SECRET          seed X-Sinch-Signature key (then required)\n' +
+              'Each also has a NAME_PREVIOUS form accepted during a rotation.\n' +
               'A secret that is not set is generated once into <data-dir>/secrets/.',
           ),
       (argv) => serve(argv as RawOptions),

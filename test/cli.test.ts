@@ -15,7 +15,7 @@ describe('faxbridge CLI', () => {
       assert.match(r.stdout, /faxbridge/);
     }
     const serve = await runCli(['serve', '--help']);
-    for (const flag of ['--agi-listen', '--http-listen', '--data-dir', '--spool-dir', '--target', '--config', '--log-level', 'ASTERISK_INBOUND_SECRET']) {
+    for (const flag of ['--public-url', '--forward-url', '--target-kind', '--agi-listen', '--http-listen', '--data-dir', '--spool-dir', '--target', '--config', '--log-level', 'ASTERISK_INBOUND_SECRET']) {
       assert.ok(serve.stdout.includes(flag), flag);
     }
   });
