@@ -11,6 +11,7 @@ import { createAgiServer, type AgiServer } from './agi/server.js';
 import type { AgiTimeouts } from './agi/session.js';
 import { deliveryBody, type AsteriskFaxEvent } from './asterisk/fax-event.js';
 import { AGI_SCRIPT, faxReceivedRoute } from './asterisk/fax-received.js';
+import { watchSpool, type SpoolWatcher } from './asterisk/spool-watcher.js';
 import { ConfigError, type Config } from './config.js';
 import { ASTERISK_INBOUND_PATH } from './http/asterisk-inbound-route.js';
 import { buildServer } from './http/server.js';
@@ -26,6 +27,8 @@ import { resolveSecrets } from './secrets.js';
 import { openDatabase } from './store/db.js';
 
 export interface Daemon {
+  /** Resolves once the spool's existing markers have been seen. */
+  spoolScanned: Promise<void>;
   agiAddress: AddressInfo;
   httpAddress: AddressInfo;
   target: string;
@@ -150,6 +153,9 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
     throw listenError('--agi-listen', config.agiListen, err);
   }
 
+  // Markers left while the daemon was down are picked up by the watcher's initial scan.
+  const watcher: SpoolWatcher = watchSpool({ spoolDir: config.spoolDir, recordFax, logger: log.child({ component: 'spool' }) });
+
   log.info(
     { agi: formatAddress(agiAddress), http: formatAddress(httpAddress), target: redactUrl(target), data_dir: config.dataDir, spool_dir: config.spoolDir },
     'listening',
@@ -157,6 +163,7 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
 
   let stopping: Promise<void> | undefined;
   return {
+    spoolScanned: watcher.ready,
     agiAddress,
     httpAddress,
     target,
@@ -164,6 +171,7 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
       stopping ??= (async () => {
         log.info('shutdown.start');
         await agi!.close({ drainMs: 3000 });
+        await watcher.close();
         await worker.stop(5000);
         await http.close();
         db.close();

@@ -44,7 +44,7 @@ export function faxReceivedRoute(deps: { spoolDir: string; recordFax: RecordFax;
     const vars: FaxVariables = {};
     for (const name of FAX_VARIABLES) vars[name] = await session.getVariable(name);
 
-    const event = await buildEvent(deps.spoolDir, uniqueid, vars, session.env, (deps.now ?? (() => new Date()))());
+    const event = await buildEvent(deps.spoolDir, uniqueid, vars, session.env, (deps.now ?? (() => new Date()))(), 'agi');
     if (event.tiff_pages !== null && event.faxpages !== null && event.tiff_pages !== event.faxpages) {
       session.log.warn({ faxpages: event.faxpages, tiff_pages: event.tiff_pages }, 'fax.pages_mismatch');
     }
@@ -91,12 +91,14 @@ function sessionUniqueid(session: AgiSession): string {
   return id;
 }
 
+/** The one way an event is made from channel variables, for the AGI route and the marker alike. */
 export async function buildEvent(
   spoolDir: string,
   uniqueid: string,
   v: FaxVariables,
   env: Readonly<Record<string, string>>,
   now: Date,
+  via: AsteriskFaxEvent['via'],
 ): Promise<AsteriskFaxEvent> {
   const document = await examineFaxDocument(spoolDir, v.FAXFILE, uniqueid);
   return {
@@ -114,7 +116,7 @@ export async function buildEvent(
     to_number: v[TO_VARIABLE] || dialedNumber(env),
     ...document,
     received_at: now.toISOString(),
-    via: 'agi',
+    via,
   };
 }
 

@@ -1,0 +1,113 @@
+/**
+ * The fallback path: Asterisk writes `${FAXFILE}.pending` when no ack came back. The watcher
+ * (chokidar, including markers already there at start) turns each into the same event the AGI
+ * route would have made, records it through the same `recordFax`, and removes the marker only
+ * once the event is durable. A marker for a fax already recorded is a no-op.
+ */
+import { lstat, open, rename, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import chokidar, { type FSWatcher } from 'chokidar';
+import type { Logger } from 'pino';
+import { isValidUniqueid } from './fax-event.js';
+import { buildEvent, type RecordFax } from './fax-received.js';
+import { MARKER_SUFFIX, markerVariables, parseMarker } from './marker.js';
+
+export interface SpoolWatcherOptions {
+  spoolDir: string;
+  recordFax: RecordFax;
+  logger: Logger;
+  /** How long a marker must stay the same size before it is read. */
+  stableMs?: number;
+  /** How often an incomplete marker is looked at again. */
+  retryMs?: number;
+  maxRetries?: number;
+}
+
+export interface SpoolWatcher {
+  /** Resolves once the markers present at start have been seen. */
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAX_MARKER_BYTES = 64 * 1024;
+
+export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
+  const log = o.logger;
+  const busy = new Set<string>();
+  const timers = new Set<NodeJS.Timeout>();
+  let closed = false;
+  const watcher: FSWatcher = chokidar.watch(o.spoolDir, {
+    ignoreInitial: false,
+    depth: 3,
+    followSymlinks: false,
+    awaitWriteFinish: { stabilityThreshold: o.stableMs ?? 200, pollInterval: 50 },
+    ignored: (file, stats) => Boolean(stats?.isFile()) && !file.endsWith(MARKER_SUFFIX),
+  });
+
+  async function handle(marker: string, attempt = 0): Promise<void> {
+    if (closed || busy.has(marker) || !marker.endsWith(MARKER_SUFFIX)) return;
+    busy.add(marker);
+    try {
+      const st = await lstat(marker).catch(() => undefined);
+      if (!st) return; // already handled and removed
+      if (!st.isFile()) return void log.warn({ marker }, 'marker.not_a_file');
+      const bytes = await readCapped(marker);
+      const fields = parseMarker(bytes);
+      if (!fields) {
+        if (attempt < (o.maxRetries ?? 20)) return retry(marker, attempt + 1);
+        return void log.warn({ marker, bytes: bytes.length }, 'marker.incomplete');
+      }
+      if (!isValidUniqueid(fields.uniqueid)) {
+        await rename(marker, `${marker}.rejected`);
+        return void log.error({ marker }, 'marker.rejected');
+      }
+      const faxfile = marker.slice(0, -MARKER_SUFFIX.length);
+      const event = await buildEvent(o.spoolDir, fields.uniqueid, markerVariables(fields, faxfile), {}, new Date(), 'marker');
+      const { created } = await o.recordFax(event);
+      await unlink(marker);
+      log.info(
+        { uniqueid: fields.uniqueid, agistatus: fields.agistatus, faxstatus: event.faxstatus, tiff_pages: event.tiff_pages, outcome: created ? 'recorded' : 'duplicate' },
+        'marker.ingested',
+      );
+    } catch (err) {
+      log.error({ marker, err: String(err) }, 'marker.failed');
+      if (attempt < (o.maxRetries ?? 20)) retry(marker, attempt + 1);
+    } finally {
+      busy.delete(marker);
+    }
+  }
+
+  function retry(marker: string, attempt: number): void {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      void handle(marker, attempt);
+    }, o.retryMs ?? 500);
+    timers.add(t);
+  }
+
+  watcher.on('add', (file) => void handle(path.resolve(file)));
+  watcher.on('change', (file) => void handle(path.resolve(file)));
+  watcher.on('error', (err) => log.error({ err: String(err) }, 'marker.watch_error'));
+  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+
+  return {
+    ready,
+    async close() {
+      closed = true;
+      for (const t of timers) clearTimeout(t);
+      await watcher.close();
+    },
+  };
+}
+
+async function readCapped(file: string): Promise<Buffer> {
+  const handle = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_MARKER_BYTES);
+    const { bytesRead } = await handle.read(buf, 0, MAX_MARKER_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
