@@ -116,6 +116,8 @@ export function buildCli(args: string[]) {
           .option('forward-url', { type: 'string', array: true, describe: 'Forward every inbox event, signed, to this URL (repeatable)' })
           .option('sinch-allow-unauthenticated', { type: 'boolean', describe: 'Accept /sinch-inbound with no credential configured (not recommended)', default: false })
           .option('max-body-mb', { type: 'number', describe: 'Body limit of the provider routes, in MiB (413 above it)', default: DEFAULTS.maxBodyMb })
+          .option('secret-grace', { type: 'string', describe: 'How long a secret replaced in its file stays accepted', default: DEFAULTS.secretGrace })
+          .option('retention-days', { type: 'number', describe: 'Remove documents older than this (records stay, marked purged); 0 keeps them', default: DEFAULTS.retentionDays })
           .epilog(
             'Secrets (environment, each also as NAME_FILE=path):\n' +
               '  ASTERISK_INBOUND_SECRET            X-Internal-Secret sent to the target and required by the receiver\n' +

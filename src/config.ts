@@ -2,8 +2,9 @@
  * One typed Config from flags, `FAXBRIDGE_*` environment and the `--config` file (yargs merges
  * those, flags first), plus secrets from the seed's variable names, each also as `*_FILE`.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseDuration } from './duration.js';
 import { parseSchedule } from './outbox/retry-policy.js';
 import { DEFAULT_FILE_URL_HOSTS } from './providers/file-url.js';
 
@@ -16,20 +17,28 @@ export interface ListenAddress {
   port: number;
 }
 
-/** Every list is current first, then `_PREVIOUS` (accepted during a rotation). */
-export interface Secrets {
-  /** `X-Internal-Secret`. Empty: generate one. */
-  asteriskInbound: string[];
-  /** Standard Webhooks signing secrets (`whsec_…`). Empty: generate one. */
-  webhookSigning: string[];
-  /** Bearer / X-API-Key for the inbox API. Empty: generate one. */
-  apiKeys: string[];
-  phaxioApiSecrets: string[];
-  phaxioCallbackTokens: string[];
-  sinchBasicUser: string | undefined;
-  sinchBasicPasswords: string[];
-  sinchHmacSecrets: string[];
+/** The secrets faxbridge reads, by their environment names (the seed's, where it has one). */
+export const SECRET_NAMES = [
+  'ASTERISK_INBOUND_SECRET',
+  'FAXBRIDGE_WEBHOOK_SECRET',
+  'FAXBRIDGE_API_KEY',
+  'PHAXIO_API_SECRET',
+  'PHAXIO_CALLBACK_TOKEN',
+  'SINCH_INBOUND_BASIC_USER',
+  'SINCH_INBOUND_BASIC_PASS',
+  'SINCH_INBOUND_HMAC_SECRET',
+] as const;
+
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+/** One configured value; `file` when it came from a file, which is then watched for rotation. */
+export interface SecretSlot {
+  value: string;
+  file?: string;
 }
+
+/** Per name: the current slot, then `NAME_PREVIOUS` (accepted during a rotation). Empty: not set. */
+export type Secrets = Record<SecretName, SecretSlot[]>;
 
 export type TargetKind = 'faxbridge' | 'faxbot';
 
@@ -50,6 +59,10 @@ export interface Config {
   sinchAllowUnauthenticated: boolean;
   /** Body limit of the provider routes. */
   maxBodyBytes: number;
+  /** How long a secret replaced in its file stays accepted. */
+  secretGraceMs: number;
+  /** Documents older than this many days are removed (their records stay); 0 keeps them for ever. */
+  retentionDays: number;
   logLevel: string;
   maxSessions: number;
   retrySchedule: number[];
@@ -66,6 +79,8 @@ export const DEFAULTS = {
   retrySchedule: '0,5s,5m,30m,2h,5h,10h,14h,20h,24h',
   fileUrlHosts: DEFAULT_FILE_URL_HOSTS.join(','),
   maxBodyMb: 16,
+  secretGrace: '24h',
+  retentionDays: 30,
 } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -85,6 +100,8 @@ export interface RawOptions {
   forwardUrl?: string | string[];
   sinchAllowUnauthenticated?: boolean;
   maxBodyMb?: number;
+  secretGrace?: string;
+  retentionDays?: number;
 }
 
 export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Config {
@@ -110,19 +127,12 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Config {
     forwardUrls: [raw.forwardUrl ?? []].flat().flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean).map((u) => parseUrl('--forward-url', u).toString()),
     sinchAllowUnauthenticated: raw.sinchAllowUnauthenticated ?? false,
     maxBodyBytes: parseMaxBody(raw.maxBodyMb),
+    secretGraceMs: parseFlagDuration('--secret-grace', raw.secretGrace ?? DEFAULTS.secretGrace),
+    retentionDays: parseRetention(raw.retentionDays),
     logLevel,
     maxSessions,
     retrySchedule,
-    secrets: {
-      asteriskInbound: secretList(env, 'ASTERISK_INBOUND_SECRET'),
-      webhookSigning: secretList(env, 'FAXBRIDGE_WEBHOOK_SECRET'),
-      apiKeys: secretList(env, 'FAXBRIDGE_API_KEY'),
-      phaxioApiSecrets: secretList(env, 'PHAXIO_API_SECRET'),
-      phaxioCallbackTokens: secretList(env, 'PHAXIO_CALLBACK_TOKEN'),
-      sinchBasicUser: readSecret(env, 'SINCH_INBOUND_BASIC_USER'),
-      sinchBasicPasswords: secretList(env, 'SINCH_INBOUND_BASIC_PASS'),
-      sinchHmacSecrets: secretList(env, 'SINCH_INBOUND_HMAC_SECRET'),
-    },
+    secrets: Object.fromEntries(SECRET_NAMES.map((name) => [name, secretSlots(env, name)])) as Secrets,
   };
 }
 
@@ -155,30 +165,50 @@ function parseTargetKind(value: string | undefined): TargetKind {
   throw new ConfigError(`--target-kind must be faxbridge or faxbot, got "${value}"`);
 }
 
+function parseFlagDuration(flag: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new ConfigError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
+function parseRetention(value: number | undefined): number {
+  const days = Number(value ?? DEFAULTS.retentionDays);
+  if (!Number.isFinite(days) || days < 0) throw new ConfigError(`--retention-days must be 0 (keep for ever) or more, got ${value}`);
+  return days;
+}
+
 function parseMaxBody(value: number | undefined): number {
   const mb = Number(value ?? DEFAULTS.maxBodyMb);
   if (!Number.isFinite(mb) || mb <= 0 || mb > 1024) throw new ConfigError(`--max-body-mb must be between 0 and 1024, got ${value}`);
   return Math.round(mb * 1024 * 1024);
 }
 
-/** `NAME` and `NAME_PREVIOUS`, each from the variable itself or from the file `NAME_FILE` names. */
-function secretList(env: NodeJS.ProcessEnv, name: string): string[] {
-  return [readSecret(env, name), readSecret(env, `${name}_PREVIOUS`)].filter((s): s is string => s !== undefined);
+/**
+ * `NAME` and `NAME_PREVIOUS`, each from the variable itself, from the file `NAME_FILE` names, or
+ * from systemd's `$CREDENTIALS_DIRECTORY/NAME` (LoadCredential=).
+ */
+function secretSlots(env: NodeJS.ProcessEnv, name: string): SecretSlot[] {
+  return [readSecretSlot(env, name), readSecretSlot(env, `${name}_PREVIOUS`)].filter((s): s is SecretSlot => s !== undefined);
 }
 
-export function readSecret(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const file = env[`${name}_FILE`];
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(`cannot read ${name}_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
-    const value = text.trim();
-    if (!value) throw new ConfigError(`${name}_FILE ${file} is empty`);
-    return value;
-  }
+export function readSecretSlot(env: NodeJS.ProcessEnv, name: string): SecretSlot | undefined {
+  const credential = env['CREDENTIALS_DIRECTORY'] ? path.join(env['CREDENTIALS_DIRECTORY'], name) : undefined;
+  const file = env[`${name}_FILE`] || (credential && existsSync(credential) ? credential : undefined);
+  if (file) return { value: readSecretFile(name, file), file };
   const value = env[name]?.trim();
-  return value ? value : undefined;
+  return value ? { value } : undefined;
+}
+
+export function readSecretFile(name: string, file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read ${name}_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const value = text.trim();
+  if (!value) throw new ConfigError(`${name}_FILE ${file} is empty`);
+  return value;
 }

@@ -16,17 +16,20 @@ import { ConfigError, type Config } from './config.js';
 import { ASTERISK_INBOUND_PATH } from './http/asterisk-inbound-route.js';
 import { buildServer } from './http/server.js';
 import { webhookIdFor } from './ids.js';
+import { purgeExpired } from './inbox/retention.js';
+import { createMetrics } from './metrics.js';
 import { createStatusStore } from './inbox/statuses.js';
 import { createInbox } from './inbox/store.js';
 import { enqueueForward, faxForwardEvent, statusForwardEvent } from './outbox/forward.js';
 import { createOutbox, PRIMARY_TARGET } from './outbox/queue.js';
 import { createDeliveryWorker, redactUrl } from './outbox/worker.js';
 import type { Dispatcher } from 'undici';
-import { sinchConfigured } from './providers/sinch.js';
-import { resolveSecrets } from './secrets.js';
+import { openSecrets, verificationKeys } from './secrets.js';
 import { openDatabase } from './store/db.js';
 
 export interface Daemon {
+  /** Runs retention now (it also runs at start and hourly). */
+  purgeExpired(): Promise<void>;
   /** Resolves once the spool's existing markers have been seen. */
   spoolScanned: Promise<void>;
   agiAddress: AddressInfo;
@@ -37,6 +40,8 @@ export interface Daemon {
 
 export interface DaemonOverrides {
   agiTimeouts?: Partial<AgiTimeouts>;
+  /** The clock retention measures age with. */
+  now?: () => Date;
   nowSeconds?: () => number;
   /** Where `file_url` fetches connect (tests route them to a local TLS server). */
   fileUrlDispatcher?: Dispatcher;
@@ -44,7 +49,7 @@ export interface DaemonOverrides {
 
 export async function startDaemon(config: Config, log: Logger, overrides: DaemonOverrides = {}): Promise<Daemon> {
   await prepareDirs(config, log);
-  const secrets = await resolveSecrets(config.secrets, config.dataDir, log);
+  const secrets = await openSecrets(config.secrets, { dataDir: config.dataDir, logger: log, graceMs: config.secretGraceMs });
   if (config.target && !secrets.internalConfigured) {
     log.warn({ target: redactUrl(config.target) }, 'config.internal_secret_generated_for_remote_target');
   }
@@ -58,21 +63,35 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
   let agi: AgiServer | undefined;
   let wakeWorker = () => {};
   const forward = config.forwardUrls.length > 0;
+  const outboxGauges = () => {
+    const c = outbox.counts();
+    return {
+      pending: c.pending,
+      dead: c.dead,
+      delivered: c.delivered,
+      oldestPendingAgeSeconds: c.oldestPendingAt === undefined ? null : Math.round((Date.now() - c.oldestPendingAt) / 1000),
+    };
+  };
+  const { metrics, registry } = createMetrics(outboxGauges);
 
   const http = buildServer({
     logger: log,
     inbox,
     statuses,
     spoolDir: config.spoolDir,
-    internal: () => ({ secrets: secrets.internalSecrets, signingKeys: secrets.signingKeys, requireSignature: secrets.signingConfigured }),
-    phaxio: () => ({ apiSecrets: config.secrets.phaxioApiSecrets, callbackTokens: config.secrets.phaxioCallbackTokens, publicUrl: config.publicUrl }),
+    internal: () => ({
+      secrets: secrets.get('ASTERISK_INBOUND_SECRET'),
+      signingKeys: verificationKeys(secrets),
+      requireSignature: secrets.signingConfigured,
+    }),
+    phaxio: () => ({ apiSecrets: secrets.get('PHAXIO_API_SECRET'), callbackTokens: secrets.get('PHAXIO_CALLBACK_TOKEN'), publicUrl: config.publicUrl }),
     sinch: () => ({
-      basicUser: config.secrets.sinchBasicUser,
-      basicPasswords: config.secrets.sinchBasicPasswords,
-      hmacSecrets: config.secrets.sinchHmacSecrets,
+      basicUser: secrets.current('SINCH_INBOUND_BASIC_USER'),
+      basicPasswords: secrets.get('SINCH_INBOUND_BASIC_PASS'),
+      hmacSecrets: secrets.get('SINCH_INBOUND_HMAC_SECRET'),
       allowUnauthenticated: config.sinchAllowUnauthenticated,
     }),
-    apiKeys: () => secrets.apiKeys,
+    apiKeys: () => secrets.get('FAXBRIDGE_API_KEY'),
     fileFetch: { allowedHosts: config.fileUrlHosts, maxBytes: config.maxBodyBytes, dispatcher: overrides.fileUrlDispatcher },
     providerBodyLimit: config.maxBodyBytes,
     onInboxCreated: forward
@@ -89,32 +108,30 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
       : undefined,
     nowSeconds: overrides.nowSeconds,
     health: () => {
-      const counts = outbox.counts();
+      const o = outboxGauges();
       return {
         ok: true,
         agi: { address: formatAddress(agi?.address()), ...agi?.stats() },
         http: { address: formatAddress(http.server.address() as AddressInfo | null) },
-        outbox: {
-          pending: counts.pending,
-          dead: counts.dead,
-          delivered: counts.delivered,
-          oldest_pending_age_s: counts.oldestPendingAt === undefined ? null : Math.round((Date.now() - counts.oldestPendingAt) / 1000),
-        },
+        outbox: { pending: o.pending, dead: o.dead, delivered: o.delivered, oldest_pending_age_s: o.oldestPendingAgeSeconds },
       };
     },
+    metrics: { text: () => registry.metrics(), contentType: registry.contentType, httpRequest: metrics.httpRequest },
   });
   await listenHttp(http, config);
   const httpAddress = http.server.address() as AddressInfo;
   const target = config.target ?? ownReceiver(httpAddress);
 
+  const faxbotCopyDir = path.join(config.dataDir, 'faxbot-copies');
   const worker = createDeliveryWorker({
     outbox,
     logger: log.child({ component: 'outbox' }),
     spoolDir: config.spoolDir,
     schedule: config.retrySchedule,
     resolveTarget: (stored) => (stored === PRIMARY_TARGET ? target : stored),
-    faxbotCopyDir: config.targetKind === 'faxbot' ? path.join(config.dataDir, 'faxbot-copies') : undefined,
-    credentials: { internalSecret: () => secrets.internalSecrets[0], signingKeys: () => secrets.signingKeys },
+    faxbotCopyDir: config.targetKind === 'faxbot' ? faxbotCopyDir : undefined,
+    onOutcome: metrics.delivery,
+    credentials: { internalSecret: () => secrets.current('ASTERISK_INBOUND_SECRET'), signingKeys: () => secrets.signingKeys() },
   });
   worker.start();
   wakeWorker = () => worker.wake();
@@ -141,7 +158,7 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
     maxSessions: config.maxSessions,
     logger: log.child({ component: 'agi' }),
     timeouts: overrides.agiTimeouts,
-    routes: { [AGI_SCRIPT]: faxReceivedRoute({ spoolDir: config.spoolDir, recordFax }) },
+    routes: { [AGI_SCRIPT]: faxReceivedRoute({ spoolDir: config.spoolDir, recordFax, onOutcome: metrics.agiSession }) },
   });
   let agiAddress: AddressInfo;
   try {
@@ -149,12 +166,25 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
   } catch (err) {
     await worker.stop(0);
     await http.close();
+    await secrets.close();
     db.close();
     throw listenError('--agi-listen', config.agiListen, err);
   }
 
   // Markers left while the daemon was down are picked up by the watcher's initial scan.
   const watcher: SpoolWatcher = watchSpool({ spoolDir: config.spoolDir, recordFax, logger: log.child({ component: 'spool' }) });
+
+  const retention = async () => {
+    if (config.retentionDays <= 0) return;
+    try {
+      await purgeExpired(db, { retentionDays: config.retentionDays, now: (overrides.now ?? (() => new Date()))(), logger: log, extraDirs: [faxbotCopyDir] });
+    } catch (err) {
+      log.error({ err: String(err) }, 'retention.failed');
+    }
+  };
+  let retentionRun = retention();
+  const retentionTimer = setInterval(() => (retentionRun = retention()), 3_600_000);
+  retentionTimer.unref();
 
   log.info(
     { agi: formatAddress(agiAddress), http: formatAddress(httpAddress), target: redactUrl(target), data_dir: config.dataDir, spool_dir: config.spoolDir },
@@ -164,6 +194,7 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
   let stopping: Promise<void> | undefined;
   return {
     spoolScanned: watcher.ready,
+    purgeExpired: () => (retentionRun = retention()),
     agiAddress,
     httpAddress,
     target,
@@ -172,8 +203,11 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
         log.info('shutdown.start');
         await agi!.close({ drainMs: 3000 });
         await watcher.close();
+        clearInterval(retentionTimer);
+        await retentionRun;
         await worker.stop(5000);
         await http.close();
+        await secrets.close();
         db.close();
         log.info('shutdown.done');
       })();
@@ -184,13 +218,13 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
 
 function warnAboutProviders(config: Config, log: Logger): void {
   const s = config.secrets;
-  if (!sinchConfigured({ basicUser: s.sinchBasicUser, basicPasswords: s.sinchBasicPasswords, hmacSecrets: s.sinchHmacSecrets, allowUnauthenticated: false })) {
+  if (!s.SINCH_INBOUND_BASIC_USER.length && !s.SINCH_INBOUND_HMAC_SECRET.length) {
     if (config.sinchAllowUnauthenticated) log.warn('config.sinch_route_open');
     else log.warn({ route: '/sinch-inbound' }, 'config.sinch_route_refusing');
   }
-  if (s.sinchBasicUser && s.sinchBasicPasswords.length === 0) log.warn('config.sinch_basic_pass_missing');
-  if (!s.phaxioApiSecrets.length && !s.phaxioCallbackTokens.length) log.warn({ routes: ['/phaxio-callback', '/phaxio-inbound'] }, 'config.phaxio_routes_refusing');
-  if (s.phaxioCallbackTokens.length && !config.publicUrl) log.warn('config.phaxio_public_url_missing');
+  if (s.SINCH_INBOUND_BASIC_USER.length && !s.SINCH_INBOUND_BASIC_PASS.length) log.warn('config.sinch_basic_pass_missing');
+  if (!s.PHAXIO_API_SECRET.length && !s.PHAXIO_CALLBACK_TOKEN.length) log.warn({ routes: ['/phaxio-callback', '/phaxio-inbound'] }, 'config.phaxio_routes_refusing');
+  if (s.PHAXIO_CALLBACK_TOKEN.length && !config.publicUrl) log.warn('config.phaxio_public_url_missing');
   if (config.targetKind === 'faxbot' && /test/i.test(config.dataDir)) {
     log.warn({ data_dir: config.dataDir }, 'config.faxbot_copy_path_contains_test');
   }

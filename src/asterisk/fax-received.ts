@@ -34,12 +34,30 @@ export const FAX_VARIABLES = [
 
 export type FaxVariables = Partial<Record<(typeof FAX_VARIABLES)[number], string | undefined>>;
 
+/** `error`: the session failed before an event could be built (bad UNIQUEID, Asterisk went away). */
+type Outcome = 'acked' | 'duplicate' | 'store_failed' | 'ack_failed' | 'error';
+
 /** Stores the event durably; resolves once it is on disk. `created` is false for a known UNIQUEID. */
 export type RecordFax = (event: AsteriskFaxEvent) => Promise<{ created: boolean }> | { created: boolean };
 
-export function faxReceivedRoute(deps: { spoolDir: string; recordFax: RecordFax; now?: () => Date }): AgiRoute {
+export function faxReceivedRoute(deps: {
+  spoolDir: string;
+  recordFax: RecordFax;
+  now?: () => Date;
+  /** Told every session's outcome and duration (metrics). */
+  onOutcome?: (outcome: string, seconds: number) => void;
+}): AgiRoute {
   return async (session) => {
     const started = performance.now();
+    const result: { outcome: Outcome } = { outcome: 'error' };
+    try {
+      await receive(session, started, result);
+    } finally {
+      deps.onOutcome?.(result.outcome, (performance.now() - started) / 1000);
+    }
+  };
+
+  async function receive(session: AgiSession, started: number, result: { outcome: Outcome }): Promise<void> {
     const uniqueid = sessionUniqueid(session);
     const vars: FaxVariables = {};
     for (const name of FAX_VARIABLES) vars[name] = await session.getVariable(name);
@@ -52,13 +70,14 @@ export function faxReceivedRoute(deps: { spoolDir: string; recordFax: RecordFax;
       session.log.warn({ problem: event.tiff_problem }, 'fax.document_problem');
     }
 
-    let outcome: 'acked' | 'duplicate' | 'store_failed' | 'ack_failed' = 'store_failed';
+    result.outcome = 'store_failed';
     try {
       const { created } = await deps.recordFax(event);
-      outcome = 'ack_failed';
+      result.outcome = 'ack_failed';
       await session.setVariable(ACK_VARIABLE, '1');
-      outcome = created ? 'acked' : 'duplicate';
+      result.outcome = created ? 'acked' : 'duplicate';
     } finally {
+      const { outcome } = result;
       const fields = {
         outcome,
         faxstatus: event.faxstatus,
@@ -72,7 +91,7 @@ export function faxReceivedRoute(deps: { spoolDir: string; recordFax: RecordFax;
       if (outcome === 'acked' || outcome === 'duplicate') session.log.info(fields, 'fax.received');
       else session.log.error(fields, 'fax.received');
     }
-  };
+  }
 }
 
 export class BadUniqueidError extends Error {

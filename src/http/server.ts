@@ -33,6 +33,8 @@ export interface HttpDeps {
   /** Largest body on the Asterisk route (it may carry `tiff_base64`). */
   asteriskBodyLimit?: number;
   health: () => Record<string, unknown> & { ok: boolean };
+  /** Prometheus text for GET /metrics. */
+  metrics?: { text: () => Promise<string>; contentType: string; httpRequest: (route: string, status: number) => void };
   /** Injected for tests of the signature window. */
   nowSeconds?: () => number;
 }
@@ -58,6 +60,12 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
     return sendDetail(reply, status, detail);
   });
   app.setNotFoundHandler((_req, reply) => sendDetail(reply, 404, 'Not Found'));
+
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.addHook('onResponse', async (req, reply) => metrics.httpRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode));
+    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  }
 
   app.get('/healthz', async (_req, reply) => {
     const health = deps.health();

@@ -1,3 +1,5 @@
+import { parseDuration } from '../duration.js';
+
 /**
  * What to do after a delivery attempt, and when to try again (reference/webhooks.md §5).
  * Pure, so the schedule and the status classes are tested without a clock or a network.
@@ -55,11 +57,12 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
 
 /** Parses `0,5s,5m,30m,2h` (ms when no unit). */
 export function parseSchedule(text: string): number[] {
-  const unit: Record<string, number> = { ms: 1, s: S, m: M, h: H, d: 24 * H };
   return text.split(',').map((part) => {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(part);
-    if (!m) throw new RangeError(`bad retry schedule step "${part}" (use e.g. 0,5s,5m,30m,2h)`);
-    return Math.round(Number(m[1]) * unit[m[2] ?? 'ms']!);
+    try {
+      return parseDuration(part);
+    } catch {
+      throw new RangeError(`bad retry schedule step "${part}" (use e.g. 0,5s,5m,30m,2h)`);
+    }
   });
 }
 

@@ -31,6 +31,8 @@ export interface WorkerOptions {
   resolveTarget: (stored: string) => string;
   /** Set when the primary target is a Faxbot: PDF copies for it are written here. */
   faxbotCopyDir?: string;
+  /** Told each attempt's outcome (metrics). */
+  onOutcome?: (outcome: 'delivered' | 'retry' | 'dead') => void;
   concurrency?: number;
   /** Longest sleep between looks at the table, so `outbox retry` from the CLI is noticed. */
   pollMs?: number;
@@ -98,6 +100,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     } catch (err) {
       const error = `document unavailable: ${(err as Error).message}`;
       outbox.markDead(row.id, { status: null, error, response: null }, now());
+      options.onOutcome?.('dead');
       log.error({ ...ctx, err: error }, 'outbox.dead');
       return;
     }
@@ -137,9 +140,11 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     const outcome = { status, error: verdict.action === 'delivered' ? null : verdict.why, response: responseText || null };
     if (verdict.action === 'delivered') {
       outbox.markDelivered(row.id, { ...outcome, responseId: responseId(responseText) }, now());
+      options.onOutcome?.('delivered');
       log.info({ ...ctx, status, latency_ms }, 'outbox.delivered');
     } else if (verdict.action === 'dead') {
       outbox.markDead(row.id, outcome, now());
+      options.onOutcome?.('dead');
       log.error({ ...ctx, status, latency_ms, reason: verdict.why }, 'outbox.dead');
     } else {
       retryOrDie(row, ctx, outcome, verdict.retryAfterMs, verdict.configError ?? false);
@@ -156,10 +161,12 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     const delay = nextDelayMs(row.attempts + 1, schedule, { retryAfterMs });
     if (delay === undefined) {
       outbox.markDead(row.id, outcome, now());
+      options.onOutcome?.('dead');
       log.error({ ...ctx, status: outcome.status, reason: outcome.error }, 'outbox.dead');
       return;
     }
     outbox.markRetry(row.id, outcome, now() + delay, now());
+    options.onOutcome?.('retry');
     const fields = { ...ctx, status: outcome.status, reason: outcome.error, retry_in_ms: delay };
     if (configError) log.error(fields, 'outbox.target_config_error');
     else log.warn(fields, 'outbox.retry');
