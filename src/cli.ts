@@ -5,6 +5,7 @@
  */
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { runCheck } from './check.js';
 import { ConfigError, DEFAULTS, parseListen, resolveConfig, type RawOptions } from './config.js';
 import { startDaemon } from './daemon.js';
 import { exportDocument } from './inbox/export.js';
@@ -26,6 +27,23 @@ function commonOptions<T>(y: Argv<T>) {
     })
     .option('spool-dir', { type: 'string', describe: 'Asterisk fax spool; TIFFs are accepted only from inside it', default: DEFAULTS.spoolDir })
     .option('log-level', { type: 'string', describe: 'fatal, error, warn, info, debug, trace or silent', default: DEFAULTS.logLevel });
+}
+
+function serveOptions<T>(y: Argv<T>) {
+  return commonOptions(y)
+    .option('agi-listen', { type: 'string', describe: 'FastAGI address HOST:PORT (port 0: any free port)', default: DEFAULTS.agiListen })
+    .option('http-listen', { type: 'string', describe: 'HTTP receiver address HOST:PORT', default: DEFAULTS.httpListen })
+    .option('target', { type: 'string', describe: 'Deliver to this URL (a Faxbot API or another faxbridge) [default: this daemon\'s own receiver]' })
+    .option('max-sessions', { type: 'number', describe: 'Concurrent AGI sessions; more are answered FAILURE', default: DEFAULTS.maxSessions })
+    .option('retry-schedule', { type: 'string', describe: 'Delays before each delivery attempt, then dead-letter', default: DEFAULTS.retrySchedule })
+    .option('target-kind', { choices: ['faxbridge', 'faxbot'], describe: 'faxbot: deliver a path to a PDF copy (Faxbot cannot read TIFF)', default: 'faxbridge' })
+    .option('public-url', { type: 'string', describe: 'The public base URL given to Phaxio (real Phaxio signs it); never taken from Host' })
+    .option('file-url-hosts', { type: 'string', describe: 'Hosts a seed-shaped file_url may be fetched from (https only)', default: DEFAULTS.fileUrlHosts })
+    .option('forward-url', { type: 'string', array: true, describe: 'Forward every inbox event, signed, to this URL (repeatable)' })
+    .option('sinch-allow-unauthenticated', { type: 'boolean', describe: 'Accept /sinch-inbound with no credential configured (not recommended)', default: false })
+    .option('max-body-mb', { type: 'number', describe: 'Body limit of the provider routes, in MiB (413 above it)', default: DEFAULTS.maxBodyMb })
+    .option('secret-grace', { type: 'string', describe: 'How long a secret replaced in its file stays accepted', default: DEFAULTS.secretGrace })
+    .option('retention-days', { type: 'number', describe: 'Remove documents older than this (records stay, marked purged); 0 keeps them', default: DEFAULTS.retentionDays });
 }
 
 async function serve(argv: RawOptions): Promise<void> {
@@ -104,20 +122,7 @@ export function buildCli(args: string[]) {
       'serve',
       'Run the daemon: FastAGI server, HTTP receiver and delivery worker',
       (y) =>
-        commonOptions(y)
-          .option('agi-listen', { type: 'string', describe: 'FastAGI address HOST:PORT (port 0: any free port)', default: DEFAULTS.agiListen })
-          .option('http-listen', { type: 'string', describe: 'HTTP receiver address HOST:PORT', default: DEFAULTS.httpListen })
-          .option('target', { type: 'string', describe: 'Deliver to this URL (a Faxbot API or another faxbridge) [default: this daemon\'s own receiver]' })
-          .option('max-sessions', { type: 'number', describe: 'Concurrent AGI sessions; more are answered FAILURE', default: DEFAULTS.maxSessions })
-          .option('retry-schedule', { type: 'string', describe: 'Delays before each delivery attempt, then dead-letter', default: DEFAULTS.retrySchedule })
-          .option('target-kind', { choices: ['faxbridge', 'faxbot'], describe: 'faxbot: deliver a path to a PDF copy (Faxbot cannot read TIFF)', default: 'faxbridge' })
-          .option('public-url', { type: 'string', describe: 'The public base URL given to Phaxio (real Phaxio signs it); never taken from Host' })
-          .option('file-url-hosts', { type: 'string', describe: 'Hosts a seed-shaped file_url may be fetched from (https only)', default: DEFAULTS.fileUrlHosts })
-          .option('forward-url', { type: 'string', array: true, describe: 'Forward every inbox event, signed, to this URL (repeatable)' })
-          .option('sinch-allow-unauthenticated', { type: 'boolean', describe: 'Accept /sinch-inbound with no credential configured (not recommended)', default: false })
-          .option('max-body-mb', { type: 'number', describe: 'Body limit of the provider routes, in MiB (413 above it)', default: DEFAULTS.maxBodyMb })
-          .option('secret-grace', { type: 'string', describe: 'How long a secret replaced in its file stays accepted', default: DEFAULTS.secretGrace })
-          .option('retention-days', { type: 'number', describe: 'Remove documents older than this (records stay, marked purged); 0 keeps them', default: DEFAULTS.retentionDays })
+        serveOptions(y)
           .epilog(
             'Secrets (environment, each also as NAME_FILE=path):\n' +
               '  ASTERISK_INBOUND_SECRET            X-Internal-Secret sent to the target and required by the receiver\n' +
@@ -133,6 +138,21 @@ export function buildCli(args: string[]) {
               'A secret that is not set is generated once into <data-dir>/secrets/.',
           ),
       (argv) => serve(argv as RawOptions),
+    )
+    .command(
+      'check',
+      'Validate the configuration, print it with secrets masked, and probe the target; exits 1 with one line per problem',
+      (y) => serveOptions(y),
+      async (argv) => {
+        const report = await runCheck(resolveConfig(argv as RawOptions, process.env));
+        const width = Math.max(...report.settings.map(([k]) => k.length));
+        console.log('configuration:');
+        for (const [k, v] of report.settings) console.log(`  ${k.padEnd(width)}  ${v}`);
+        for (const line of report.ok) console.log(`ok: ${line}`);
+        for (const line of report.problems) console.error(`PROBLEM: ${line}`);
+        console.log(report.problems.length ? `${report.problems.length} problem(s)` : 'no problems found');
+        if (report.problems.length) process.exitCode = EXIT_FAILED;
+      },
     )
     .command(
       'simulate',
@@ -213,7 +233,7 @@ export function buildCli(args: string[]) {
         for (const w of written) console.log(`wrote ${w}`);
       },
     )
-    .demandCommand(1, 'Name a command: serve, simulate, outbox or inbox (see --help)')
+    .demandCommand(1, 'Name a command: serve, check, simulate, outbox or inbox (see --help)')
     .strictCommands()
     .strictOptions()
     .recommendCommands()

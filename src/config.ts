@@ -136,6 +136,13 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Config {
   };
 }
 
+/** A host to connect to for a listen address: the wildcard addresses mean this machine. */
+export function connectableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export function parseListen(flag: string, value: string): ListenAddress {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[3]) : NaN;

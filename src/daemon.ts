@@ -12,7 +12,7 @@ import type { AgiTimeouts } from './agi/session.js';
 import { deliveryBody, type AsteriskFaxEvent } from './asterisk/fax-event.js';
 import { AGI_SCRIPT, faxReceivedRoute } from './asterisk/fax-received.js';
 import { watchSpool, type SpoolWatcher } from './asterisk/spool-watcher.js';
-import { ConfigError, type Config } from './config.js';
+import { ConfigError, connectableHost, type Config } from './config.js';
 import { ASTERISK_INBOUND_PATH } from './http/asterisk-inbound-route.js';
 import { buildServer } from './http/server.js';
 import { webhookIdFor } from './ids.js';
@@ -257,8 +257,7 @@ function listenError(flag: string, at: { host: string; port: number }, err: unkn
 }
 
 function ownReceiver(address: AddressInfo): string {
-  const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
-  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}${ASTERISK_INBOUND_PATH}`;
+  return `http://${connectableHost(address.address)}:${address.port}${ASTERISK_INBOUND_PATH}`;
 }
 
 export function formatAddress(a: AddressInfo | null | undefined): string | null {

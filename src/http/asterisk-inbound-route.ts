@@ -6,7 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { readSpoolFile, SpoolFileError } from '../documents/spool-file.js';
 import { isTiffMagic } from '../documents/tiff.js';
 import { maskNumber } from '../log/logger.js';
-import { checkInternalSecret, checkSignature, parseInternalBody } from '../providers/internal.js';
+import { checkInternalSecret, checkSignature, isProbe, parseInternalBody } from '../providers/internal.js';
 import type { InboxDocument } from '../inbox/store.js';
 import { DEFAULT_ASTERISK_BODY_LIMIT, header, sendDetail, type HttpDeps } from './server.js';
 
@@ -43,6 +43,7 @@ export const asteriskInboundRoutes: FastifyPluginAsync<HttpDeps> = async (app, d
         deps.logger.warn({ route: ASTERISK_INBOUND_PATH, reason: signed.message }, 'http.auth_failed');
         return sendDetail(reply, signed.status, signed.message);
       }
+      if (isProbe(raw)) return reply.send({ status: 'probe ok' });
       const parsed = parseInternalBody(raw, signed.value.webhookId);
       if (!parsed.ok) return sendDetail(reply, parsed.status, parsed.message);
       const { fax, document } = parsed.value;

@@ -153,3 +153,10 @@ function pick(b: Record<string, unknown>, keys: readonly string[]): Record<strin
   for (const k of keys) if (b[k] !== undefined && b[k] !== null) out[k] = b[k];
   return out;
 }
+
+/** `faxbridge check` sends this, signed, to see that a target accepts our credentials. Never stored. */
+export const PROBE_BODY = '{"faxbridge_probe":true}';
+
+export function isProbe(raw: Buffer): boolean {
+  return raw.toString('utf8') === PROBE_BODY;
+}
