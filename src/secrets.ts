@@ -69,13 +69,13 @@ export async function openSecrets(configured: Secrets, o: { dataDir: string; log
           value = readSecretFile(name, file);
           if (name === 'FAXBRIDGE_WEBHOOK_SECRET') checkSigning(value);
         } catch (err) {
-          log.error({ secret: name, file, err: (err as Error).message }, 'secret.reload_failed');
+          log.error({ name, file, err: (err as Error).message }, 'secret.reload_failed');
           continue;
         }
         if (value === slot.value) continue;
         retired.push({ name, value: slot.value, until: now() + o.graceMs });
         slot.value = value;
-        log.info({ secret: name, file, old_accepted_for_s: Math.round(o.graceMs / 1000) }, 'secret.reloaded');
+        log.info({ name, file, old_accepted_for_s: Math.round(o.graceMs / 1000) }, 'secret.reloaded');
       }
     }
   }
