@@ -153,6 +153,24 @@ describe('outbox delivery', () => {
     }
   });
 
+  it('a delivery that hangs does not make the worker spin while it waits', async () => {
+    const hung = http.createServer(() => {}); // accepts, never answers
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${(hung.address() as AddressInfo).port}/x` } });
+    try {
+      await fax(d, '1795770004.1');
+      const before = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, 1000));
+      const used = process.cpuUsage(before);
+      // A worker that re-polls the table in a loop burns the whole second; an idle one, a few ms.
+      assert.ok((used.user + used.system) / 1000 < 400, `${Math.round((used.user + used.system) / 1000)} ms of CPU in 1 s`);
+    } finally {
+      hung.closeAllConnections();
+      await d.stop();
+      hung.close();
+    }
+  });
+
   it('after the last step of the schedule the row is dead', async () => {
     const target = await startTarget(0, () => [503, 'busy']);
     const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${target.port}/x`, retrySchedule: '0,50,50' } });

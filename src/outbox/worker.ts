@@ -63,7 +63,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   let timer: NodeJS.Timeout | undefined;
   let stopped = true;
 
-  function schedule_(delay: number): void {
+  function scheduleTick(delay: number): void {
     clearTimeout(timer);
     if (stopped) return;
     timer = setTimeout(tick, Math.max(0, Math.min(delay, pollMs)));
@@ -81,13 +81,15 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
           .catch((err) => log.error({ outbox_id: row.id, err: String(err) }, 'outbox.worker_error'))
           .finally(() => {
             running.delete(row.id);
-            schedule_(0);
+            scheduleTick(0);
           });
         running.set(row.id, { done, abort });
       }
     }
+    // Rows still due now are the ones in flight (or waiting for a slot): their completion ticks.
     const next = outbox.nextDueAt();
-    schedule_(next === undefined ? pollMs : next - now());
+    const wait = next === undefined ? pollMs : next - now();
+    scheduleTick(wait <= 0 && running.size > 0 ? pollMs : wait);
   }
 
   async function attempt(row: OutboxRow, signal: AbortSignal): Promise<void> {
@@ -175,10 +177,10 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
   return {
     start() {
       stopped = false;
-      schedule_(0);
+      scheduleTick(0);
     },
     wake() {
-      schedule_(0);
+      scheduleTick(0);
     },
     async stop(graceMs = 5000) {
       stopped = true;
