@@ -160,10 +160,10 @@ describe('outbox delivery', () => {
     try {
       await fax(d, '1795770004.1');
       const before = process.cpuUsage();
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 1500));
       const used = process.cpuUsage(before);
-      // A worker that re-polls the table in a loop burns the whole second; an idle one, a few ms.
-      assert.ok((used.user + used.system) / 1000 < 400, `${Math.round((used.user + used.system) / 1000)} ms of CPU in 1 s`);
+      // A worker that re-polls the table every timer tick uses ~250 ms here; an idle one, a few.
+      assert.ok((used.user + used.system) / 1000 < 100, `${Math.round((used.user + used.system) / 1000)} ms of CPU in 1.5 s`);
     } finally {
       hung.closeAllConnections();
       await d.stop();
