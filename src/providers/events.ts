@@ -62,3 +62,35 @@ export function toText(v: unknown): string | null {
 export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+export interface InboundFields {
+  id: string;
+  from: string | null;
+  to: string | null;
+  providerStatus: string | null;
+  failed: boolean;
+  pages: number | null;
+  receivedAt: string;
+  meta: Record<string, unknown>;
+}
+
+/** A received fax as every provider reports it. Only a failed reception may come without a document. */
+export function inboundFaxEvent(source: 'phaxio' | 'sinch', f: InboundFields, document: DocumentSource): Verdict<ProviderEvent> {
+  if (document.kind === 'none' && !f.failed) return bad(`${source} fax ${f.id} carries no document (no file, no file_url)`);
+  return ok({
+    kind: 'inbound_fax',
+    fax: {
+      source,
+      providerId: f.id,
+      webhookId: null,
+      from: f.from,
+      to: f.to,
+      status: f.failed ? 'failed' : 'received',
+      providerStatus: f.providerStatus,
+      pages: f.pages,
+      receivedAt: f.receivedAt,
+      meta: f.meta,
+    },
+    document,
+  });
+}

@@ -7,11 +7,13 @@ import { createHash, createHmac } from 'node:crypto';
 import { matchesAny } from '../signing/constant-time.js';
 import {
   bad,
+  inboundFaxEvent,
   isObject,
   ok,
   toPages,
   toText,
   unauthorized,
+  type DocumentSource,
   type NormalizedStatus,
   type ProviderEvent,
   type Verdict,
@@ -230,7 +232,7 @@ export function parsePhaxioInbound(
 
 function inbound(
   fax: Record<string, unknown>,
-  document: { kind: 'inline'; bytes: Buffer } | { kind: 'url'; url: string } | { kind: 'none' },
+  document: DocumentSource,
   now: Date,
   form: FormBody | null,
 ): Verdict<ProviderEvent> {
@@ -242,18 +244,14 @@ function inbound(
   const direction = toText(fax['direction']);
   if (direction && direction !== 'received') return bad(`Phaxio inbound fax has direction ${direction}`);
   const providerStatus = toText(fax['status']);
-  const failed = ['failure', 'error', 'partialsuccess'].includes((providerStatus ?? '').toLowerCase());
-  if (document.kind === 'none' && !failed) return bad('Phaxio inbound fax carries no document (no file part, no file_url)');
-  return ok({
-    kind: 'inbound_fax',
-    fax: {
-      source: 'phaxio',
-      providerId: id,
-      webhookId: null,
+  return inboundFaxEvent(
+    'phaxio',
+    {
+      id,
       from: toText(fax['from_number'] ?? fax['from']),
       to: toText(fax['to_number'] ?? fax['to']),
-      status: failed ? 'failed' : 'received',
       providerStatus,
+      failed: ['failure', 'error', 'partialsuccess'].includes((providerStatus ?? '').toLowerCase()),
       pages: toPages(fax['num_pages']),
       receivedAt: validTime(fax['completed_at']) ?? now.toISOString(),
       meta: compact({
@@ -264,7 +262,7 @@ function inbound(
       }),
     },
     document,
-  });
+  );
 }
 
 function readForm(raw: Buffer, contentType: string | undefined): FormBody | null {

@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import { matchesAny, safeEqual } from '../signing/constant-time.js';
 import {
   bad,
+  inboundFaxEvent,
   isObject,
   ok,
   toPages,
@@ -160,24 +161,20 @@ function realEvent(event: string, fax: Record<string, unknown>, file: DocumentSo
       },
     });
   }
-  const failed = (providerStatus ?? '').toUpperCase() === 'FAILURE';
-  if (file.kind === 'none' && !failed) return bad('Sinch inbound fax carries no file');
-  return ok({
-    kind: 'inbound_fax',
-    fax: {
-      source: 'sinch',
-      providerId: id,
-      webhookId: null,
+  return inboundFaxEvent(
+    'sinch',
+    {
+      id,
       from: toText(fax['from']),
       to: toText(fax['to']),
-      status: failed ? 'failed' : 'received',
       providerStatus,
+      failed: (providerStatus ?? '').toUpperCase() === 'FAILURE',
       pages: toPages(fax['numberOfPages']),
       receivedAt: validTime(fax['completedTime']) ?? now.toISOString(),
       meta: compact({ event, error_type: toText(fax['errorType']), error_message: toText(fax['errorMessage']) }),
     },
-    document: file,
-  });
+    file,
+  );
 }
 
 function seedEvent(flat: Record<string, unknown>, now: Date): Verdict<ProviderEvent> {
@@ -187,22 +184,18 @@ function seedEvent(flat: Record<string, unknown>, now: Date): Verdict<ProviderEv
   if (pagesRaw !== undefined && pagesRaw !== null && toPages(pagesRaw) === null) return bad('num_pages must be a whole number');
   const url = toText(flat['file_url'] ?? flat['media_url']);
   const providerStatus = toText(flat['status']);
-  const failed = ['failed', 'failure'].includes((providerStatus ?? '').toLowerCase());
-  if (!url && !failed) return bad('Sinch seed fax has no file_url');
-  return ok({
-    kind: 'inbound_fax',
-    fax: {
-      source: 'sinch',
-      providerId: id,
-      webhookId: null,
+  return inboundFaxEvent(
+    'sinch',
+    {
+      id,
       from: toText(flat['from'] ?? flat['from_number']),
       to: toText(flat['to'] ?? flat['to_number']),
-      status: failed ? 'failed' : 'received',
       providerStatus,
+      failed: ['failed', 'failure'].includes((providerStatus ?? '').toLowerCase()),
       pages: toPages(pagesRaw),
       receivedAt: now.toISOString(),
       meta: {},
     },
-    document: url ? { kind: 'url', url } : { kind: 'none' },
-  });
+    url ? { kind: 'url', url } : { kind: 'none' },
+  );
 }
