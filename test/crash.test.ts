@@ -5,9 +5,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { openDatabase } from '../src/store/db.js';
 import { startChildDaemon } from './helpers/child-daemon.js';
 import { eventually, tempDir } from './helpers/daemon.js';
+import { queryAll } from './helpers/db.js';
 import { sendFax } from './helpers/fax.js';
 
 async function setup() {
@@ -20,15 +20,6 @@ async function setup() {
 
 async function receiveFax(agiPort: number, spool: string, uniqueid: string): Promise<void> {
   assert.ok((await sendFax(agiPort, spool, uniqueid, { tiff: 'success-3p.tiff' })).acked, 'acked before the crash');
-}
-
-function query<T>(dataDir: string, sql: string, ...params: unknown[]): T[] {
-  const db = openDatabase(dataDir, { readonly: true });
-  try {
-    return db.prepare(sql).all(...params) as T[];
-  } finally {
-    db.close();
-  }
 }
 
 describe('crash between ack and delivery', () => {
@@ -57,12 +48,12 @@ describe('crash between ack and delivery', () => {
       first.child.kill('SIGKILL');
       await first.exited;
       target.closeAllConnections();
-      assert.equal(query<{ state: string }>(data, 'SELECT state FROM outbox')[0]!.state, 'pending', 'the ack survived the crash');
+      assert.equal(queryAll<{ state: string }>(data, 'SELECT state FROM outbox')[0]!.state, 'pending', 'the ack survived the crash');
 
       stall = false;
       const second = await startChildDaemon([...args, '--target', url]);
       try {
-        await eventually(() => query<{ state: string }>(data, `SELECT state FROM outbox WHERE state = 'delivered'`).length === 1, 'delivered after restart', 8000);
+        await eventually(() => queryAll<{ state: string }>(data, `SELECT state FROM outbox WHERE state = 'delivered'`).length === 1, 'delivered after restart', 8000);
         assert.equal(answered.length, 1, 'exactly one delivery accepted');
         assert.ok(ids.every((id) => id === ids[0]), 'the retry carries the same webhook-id');
       } finally {
@@ -82,11 +73,11 @@ describe('crash between ack and delivery', () => {
     await first.exited;
     const second = await startChildDaemon(args);
     try {
-      await eventually(() => query(data, `SELECT 1 FROM outbox WHERE state = 'delivered'`).length === 1, 'delivered', 8000);
-      assert.equal(query(data, 'SELECT 1 FROM inbox WHERE provider_id = ?', '1795780001.1').length, 1);
+      await eventually(() => queryAll(data, `SELECT 1 FROM outbox WHERE state = 'delivered'`).length === 1, 'delivered', 8000);
+      assert.equal(queryAll(data, 'SELECT 1 FROM inbox WHERE provider_id = ?', '1795780001.1').length, 1);
       // A second fax after the restart still works, and the first is not delivered again.
       await receiveFax(second.agiPort, spool, '1795780001.2');
-      await eventually(() => query(data, 'SELECT 1 FROM inbox').length === 2, 'second fax stored', 8000);
+      await eventually(() => queryAll(data, 'SELECT 1 FROM inbox').length === 2, 'second fax stored', 8000);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;

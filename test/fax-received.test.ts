@@ -4,8 +4,8 @@ import { copyFile, mkdir, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { simulateFax } from '../src/simulate.js';
-import { openDatabase } from '../src/store/db.js';
 import { eventually, startTestDaemon, tempDir, type TestDaemon } from './helpers/daemon.js';
+import { outboxEvent, queryAll } from './helpers/db.js';
 import { ASTERISK, PROVIDERS } from './helpers/fixtures.js';
 
 const TIFF = (name: string) => path.join(ASTERISK, 'tiffs', name);
@@ -36,24 +36,8 @@ describe('fax/received route', () => {
     });
   }
 
-  function event(uniqueid: string): Record<string, unknown> {
-    const db = openDatabase(d.dataDir, { readonly: true });
-    try {
-      const row = db.prepare('SELECT body FROM outbox WHERE event_key = ?').get(`asterisk:${uniqueid}`) as { body: string };
-      return JSON.parse(row.body) as Record<string, unknown>;
-    } finally {
-      db.close();
-    }
-  }
-
-  function rows(sql: string, ...params: unknown[]): unknown[] {
-    const db = openDatabase(d.dataDir, { readonly: true });
-    try {
-      return db.prepare(sql).all(...params);
-    } finally {
-      db.close();
-    }
-  }
+  const event = (uniqueid: string) => outboxEvent(d.dataDir, uniqueid)!;
+  const rows = (sql: string, ...params: unknown[]) => queryAll(d.dataDir, sql, ...params);
 
   it('complete: SUCCESS with all pages', async () => {
     const id = uid();

@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
@@ -14,27 +12,7 @@ import { eventually, tempDir, type TestDaemon } from './helpers/daemon.js';
 import { sendFax } from './helpers/fax.js';
 import { ASTERISK, loadHttpFixture, PROVIDERS, PROVIDER_SECRETS } from './helpers/fixtures.js';
 import { sendFixture, startFixtureDaemon } from './helpers/fixture-daemon.js';
-
-interface Hit {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-async function startSink(answer: (hit: Hit) => [number, string] = () => [200, '{"status":"ok"}']) {
-  const hits: Hit[] = [];
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const hit = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      hits.push(hit);
-      const [status, body] = answer(hit);
-      res.writeHead(status, { 'content-type': 'application/json' }).end(body);
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { hits, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
+import { startHttpSink, type HttpSink } from './helpers/http-sink.js';
 
 const API = { authorization: 'Bearer test-api-key' };
 
@@ -45,14 +23,14 @@ async function getJson(url: string, headers: Record<string, string> = API) {
 
 describe('inbox API, CLI and forwarding', () => {
   let d: TestDaemon;
-  let sink: Awaited<ReturnType<typeof startSink>>;
+  let sink: HttpSink;
   let asteriskId: string;
   let sinchId: string;
   const sinch = loadHttpFixture('sinch-incoming-fax-multipart');
   const callback = loadHttpFixture('seed-phaxio-callback-valid');
 
   before(async () => {
-    sink = await startSink();
+    sink = await startHttpSink();
     d = await startFixtureDaemon(
       { config: [...sinch.config, ...callback.config, 'FAXBRIDGE_WEBHOOK_SECRET'], clock_unix: null, setup: null },
       { raw: { forwardUrl: `${sink.url}/hooks/fax` } },
@@ -128,7 +106,7 @@ describe('inbox API, CLI and forwarding', () => {
   });
 
   it('forwards every inbox event once, as a versioned, signed JSON event', async () => {
-    const events = await eventually(() => (sink.hits.length >= 3 ? sink.hits : undefined), 'three forwarded events');
+    const events = await eventually(() => (sink.received.length >= 3 ? sink.received : undefined), 'three forwarded events');
     const types = events.map((h) => JSON.parse(h.body).type).sort();
     assert.deepEqual(types, ['fax.received', 'fax.received', 'fax.status']);
     const key = signingKey(PROVIDER_SECRETS['FAXBRIDGE_WEBHOOK_SECRET']!);
@@ -151,13 +129,13 @@ describe('inbox API, CLI and forwarding', () => {
     assert.equal(status.data.status, 'success');
     await sendFixture(d, sinch); // a provider retry
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(sink.hits.length, 3, 'a replayed webhook forwards nothing new');
+    assert.equal(sink.received.length, 3, 'a replayed webhook forwards nothing new');
   });
 });
 
 describe('a real Faxbot as the target (--target-kind faxbot)', () => {
   it('gets a path to a PDF copy of its own, never the spool TIFF', async () => {
-    const faxbot = await startSink((hit) => {
+    const faxbot = await startHttpSink((hit) => {
       const body = JSON.parse(hit.body);
       const ok = typeof body.tiff_path === 'string' && !body.tiff_path.includes('test') && readFileSync(body.tiff_path).subarray(0, 5).toString() === '%PDF-';
       return ok ? [200, '{"id":"0123456789abcdef0123456789abcdef","status":"ok"}'] : [400, '{"detail":"Invalid payload"}'];
@@ -168,7 +146,7 @@ describe('a real Faxbot as the target (--target-kind faxbot)', () => {
     );
     try {
       assert.ok((await sendFax(d.agiPort, d.spoolDir, '1795830000.1', { tiff: 'success-2p-exotic-name.tiff' })).acked);
-      const hit = await eventually(() => faxbot.hits[0], 'delivery to Faxbot');
+      const hit = await eventually(() => faxbot.received[0], 'delivery to Faxbot');
       const body = JSON.parse(hit.body);
       assert.equal(hit.headers['x-internal-secret'], 'faxbot-secret');
       assert.equal(typeof body.faxpages, 'number');

@@ -10,10 +10,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { request } from 'undici';
-import { openDatabase } from '../src/store/db.js';
 import { runCli } from './helpers/cli.js';
 import { startChildDaemon } from './helpers/child-daemon.js';
 import { eventually, startTestDaemon, tempDir } from './helpers/daemon.js';
+import { queryOne } from './helpers/db.js';
 import { sendFax } from './helpers/fax.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -63,14 +63,7 @@ describe('retention', () => {
     const d = await startTestDaemon({ raw: { retentionDays: 30 }, env: { FAXBRIDGE_API_KEY: 'k' }, overrides: { now: () => clock } });
     try {
       assert.ok((await sendFax(d.agiPort, d.spoolDir, '1795860000.1', { tiff: 'success-1p-name.tiff' })).acked);
-      const row = await eventually(() => {
-        const db = openDatabase(d.dataDir, { readonly: true });
-        try {
-          return db.prepare('SELECT id, document_path FROM inbox').get() as { id: string; document_path: string } | undefined;
-        } finally {
-          db.close();
-        }
-      }, 'fax stored');
+      const row = await eventually(() => queryOne<{ id: string; document_path: string }>(d.dataDir, 'SELECT id, document_path FROM inbox'), 'fax stored');
       clock = new Date(Date.now() + 29 * 86_400_000);
       await d.daemon.purgeExpired();
       assert.ok(existsSync(row.document_path), 'kept at 29 days');
@@ -251,12 +244,7 @@ describe('SIGTERM', () => {
       assert.equal(await d.exited, 0);
       const took = Date.now() - started;
       assert.ok(took < 15_000, `exited after ${took} ms (unit: TimeoutStopSec=20s)`);
-      const db = openDatabase(path.join(root, 'data'), { readonly: true });
-      try {
-        assert.equal((db.prepare('SELECT state FROM outbox').get() as { state: string }).state, 'pending', 'the delivery stays queued');
-      } finally {
-        db.close();
-      }
+      assert.equal(queryOne<{ state: string }>(path.join(root, 'data'), 'SELECT state FROM outbox')!.state, 'pending', 'the delivery stays queued');
       assert.ok(d.lines.some((l) => l['msg'] === 'shutdown.done'));
     } finally {
       hung.closeAllConnections();

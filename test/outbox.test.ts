@@ -9,43 +9,15 @@ import { describe, it } from 'node:test';
 import { PRIMARY_TARGET } from '../src/outbox/queue.js';
 import { buildDeliveryBody } from '../src/outbox/worker.js';
 import { signingKey, verifyWebhook } from '../src/signing/standard-webhooks.js';
-import { openDatabase } from '../src/store/db.js';
 import { eventually, startTestDaemon, tempDir, type TestDaemon } from './helpers/daemon.js';
 import { ASTERISK } from './helpers/fixtures.js';
 import { runCli } from './helpers/cli.js';
+import { queryAll } from './helpers/db.js';
 import { sendFax } from './helpers/fax.js';
-
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
-
-/** A target whose answer the test sets; it records every request. */
-async function startTarget(port = 0, answer: (r: Received) => [number, string, Record<string, string>?] = () => [200, '{"id":"t1","status":"ok"}']) {
-  const received: Received[] = [];
-  const state = { answer };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const r = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
-      received.push(r);
-      const [status, body, headers] = state.answer(r);
-      res.writeHead(status, { 'content-type': 'application/json', ...headers });
-      res.end(body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return {
-    port: (server.address() as AddressInfo).port,
-    received,
-    state,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+import { startHttpSink } from './helpers/http-sink.js';
 
 async function freePort(): Promise<number> {
-  const t = await startTarget();
+  const t = await startHttpSink();
   await t.close();
   return t.port;
 }
@@ -54,13 +26,11 @@ async function fax(d: TestDaemon, uniqueid: string): Promise<void> {
   assert.ok((await sendFax(d.agiPort, d.spoolDir, uniqueid, { tiff: 'success-1p-name.tiff' })).acked);
 }
 
-function outboxRows(d: TestDaemon): Array<{ id: number; state: string; attempts: number; last_status: number | null; last_response: string | null }> {
-  const db = openDatabase(d.dataDir, { readonly: true });
-  try {
-    return db.prepare('SELECT id, state, attempts, last_status, last_response FROM outbox ORDER BY id').all() as never;
-  } finally {
-    db.close();
-  }
+function outboxRows(d: TestDaemon) {
+  return queryAll<{ id: number; state: string; attempts: number; last_status: number | null; last_response: string | null }>(
+    d.dataDir,
+    'SELECT id, state, attempts, last_status, last_response FROM outbox ORDER BY id',
+  );
 }
 
 const FAST = { retrySchedule: '0,100,200,200,200,200,200,200,200,200,200,200' };
@@ -76,7 +46,7 @@ describe('outbox delivery', () => {
       assert.ok(outboxRows(d).every((r) => r.state === 'pending'));
       assert.ok(d.lines.some((l) => l.msg === 'outbox.retry' && String(l['reason']).includes('ECONNREFUSED')));
 
-      const target = await startTarget(port);
+      const target = await startHttpSink(undefined, port);
       try {
         await eventually(() => outboxRows(d).every((r) => r.state === 'delivered'), 'all delivered', 8000);
         const ok = target.received;
@@ -108,7 +78,7 @@ describe('outbox delivery', () => {
   });
 
   it('a permanent 4xx is dead-lettered at once with its response, and `outbox retry` replays it', async () => {
-    const target = await startTarget(0, () => [422, '{"detail":"bad field"}']);
+    const target = await startHttpSink(() => [422, '{"detail":"bad field"}']);
     const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${target.port}/_internal/asterisk/inbound`, ...FAST } });
     try {
       await fax(d, '1795770001.1');
@@ -138,7 +108,7 @@ describe('outbox delivery', () => {
   });
 
   it('401 is a configuration error: logged loudly and retried, not dead-lettered', async () => {
-    const target = await startTarget(0, () => [401, '{"detail":"Invalid internal secret"}']);
+    const target = await startHttpSink(() => [401, '{"detail":"Invalid internal secret"}']);
     const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${target.port}/`, ...FAST } });
     try {
       await fax(d, '1795770002.1');
@@ -172,7 +142,7 @@ describe('outbox delivery', () => {
   });
 
   it('after the last step of the schedule the row is dead', async () => {
-    const target = await startTarget(0, () => [503, 'busy']);
+    const target = await startHttpSink(() => [503, 'busy']);
     const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${target.port}/x`, retrySchedule: '0,50,50' } });
     try {
       await fax(d, '1795770003.1');

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { realSignature, realSignedString } from '../src/providers/phaxio.js';
 import { parseMultipart } from '../src/providers/form-body.js';
-import { openDatabase } from '../src/store/db.js';
 import type { TestDaemon } from './helpers/daemon.js';
+import { queryOne } from './helpers/db.js';
 import { loadHttpFixture, PROVIDERS, PROVIDER_SECRETS, type HttpFixture } from './helpers/fixtures.js';
 import { sendFixture, startFixtureDaemon } from './helpers/fixture-daemon.js';
 import { startTlsFileServer, type TlsFileServer } from './helpers/tls-file-server.js';
@@ -44,26 +44,12 @@ interface Counts {
 }
 
 function counts(d: TestDaemon): Counts {
-  const db = openDatabase(d.dataDir, { readonly: true });
-  try {
-    const n = (sql: string) => (db.prepare(sql).get() as { n: number }).n;
-    return {
-      inbox: n('SELECT COUNT(*) AS n FROM inbox'),
-      statuses: n('SELECT COUNT(*) AS n FROM outbound_status'),
-      documents: n('SELECT COUNT(*) AS n FROM inbox WHERE document_path IS NOT NULL'),
-    };
-  } finally {
-    db.close();
-  }
-}
-
-function query<T>(d: TestDaemon, sql: string, ...params: unknown[]): T | undefined {
-  const db = openDatabase(d.dataDir, { readonly: true });
-  try {
-    return db.prepare(sql).get(...params) as T | undefined;
-  } finally {
-    db.close();
-  }
+  const n = (sql: string) => queryOne<{ n: number }>(d.dataDir, sql)!.n;
+  return {
+    inbox: n('SELECT COUNT(*) AS n FROM inbox'),
+    statuses: n('SELECT COUNT(*) AS n FROM outbound_status'),
+    documents: n('SELECT COUNT(*) AS n FROM inbox WHERE document_path IS NOT NULL'),
+  };
 }
 
 /** Serves each `setup.http_get` of a fixture from the local TLS file host. */
@@ -100,7 +86,7 @@ describe('provider fixtures', () => {
         const rec = fixture.expect.record!;
         if (rec['kind'] === 'inbound_fax') {
           assert.equal(c.inbox, 1);
-          const row = query<Record<string, unknown>>(d, 'SELECT * FROM inbox WHERE id = ?', first.json['id'])!;
+          const row = queryOne<Record<string, unknown>>(d.dataDir, 'SELECT * FROM inbox WHERE id = ?', first.json['id'])!;
           assert.equal(row['source'], rec['source']);
           assert.equal(row['provider_id'], rec['provider_fax_id']);
           assert.equal(row['from_number'], rec['from']);
@@ -111,7 +97,7 @@ describe('provider fixtures', () => {
           for (const r of files.requests.slice(before)) assert.equal(r.authorization, undefined, 'no credentials sent to a file host');
         } else {
           assert.equal(c.statuses, 1);
-          const row = query<Record<string, unknown>>(d, 'SELECT * FROM outbound_status')!;
+          const row = queryOne<Record<string, unknown>>(d.dataDir, 'SELECT * FROM outbound_status')!;
           assert.equal(row['job_id'], rec['job_id']);
           assert.equal(row['provider'], rec['provider']);
           assert.equal(row['provider_fax_id'], rec['provider_fax_id']);

@@ -3,28 +3,18 @@ import assert from 'node:assert/strict';
 import { readdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { createInbox } from '../src/inbox/store.js';
-import { openDatabase } from '../src/store/db.js';
+import type { InboxRow } from '../src/inbox/store.js';
 import type { TestDaemon } from './helpers/daemon.js';
+import { queryOne } from './helpers/db.js';
 import { loadHttpFixture, type HttpFixture } from './helpers/fixtures.js';
 import { sendFixture as send, startFixtureDaemon } from './helpers/fixture-daemon.js';
 
 function count(d: TestDaemon): number {
-  const db = openDatabase(d.dataDir, { readonly: true });
-  try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM inbox').get() as { n: number }).n;
-  } finally {
-    db.close();
-  }
+  return queryOne<{ n: number }>(d.dataDir, 'SELECT COUNT(*) AS n FROM inbox')!.n;
 }
 
-function record(d: TestDaemon, id: string) {
-  const db = openDatabase(d.dataDir, { readonly: true });
-  try {
-    return createInbox(db, d.dataDir).get(id)!;
-  } finally {
-    db.close();
-  }
+function record(d: TestDaemon, id: string): InboxRow {
+  return queryOne<InboxRow>(d.dataDir, 'SELECT * FROM inbox WHERE id = ?', id)!;
 }
 
 const ASTERISK_FIXTURES = [

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openDatabase } from '../src/store/db.js';
+import { inboxCount, outboxEvent } from './helpers/db.js';
 import { replaySession } from './helpers/fake-asterisk.js';
 import { eventually, startTestDaemon, type TestDaemon } from './helpers/daemon.js';
 import { ASTERISK, loadSession, sessionIndex, withSpool, type RecordedSession } from './helpers/fixtures.js';
@@ -21,25 +21,6 @@ const ackScenarios = sessionIndex()
 
 async function placeTiff(session: RecordedSession, spool: string): Promise<void> {
   if (session.tiff) await copyFile(path.join(ASTERISK, session.tiff), withSpool(session.faxfile, spool));
-}
-
-function outboxBody(dataDir: string, uniqueid: string): Record<string, unknown> | undefined {
-  const db = openDatabase(dataDir, { readonly: true });
-  try {
-    const row = db.prepare('SELECT body FROM outbox WHERE event_key = ?').get(`asterisk:${uniqueid}`) as { body: string } | undefined;
-    return row ? (JSON.parse(row.body) as Record<string, unknown>) : undefined;
-  } finally {
-    db.close();
-  }
-}
-
-function inboxCount(dataDir: string, uniqueid: string): number {
-  const db = openDatabase(dataDir, { readonly: true });
-  try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM inbox WHERE provider_id = ?').get(uniqueid) as { n: number }).n;
-  } finally {
-    db.close();
-  }
 }
 
 describe('recorded Asterisk sessions, replayed byte for byte', () => {
@@ -67,7 +48,7 @@ describe('recorded Asterisk sessions, replayed byte for byte', () => {
 
       const vars = session.variables!;
       const uniqueid = session.call.uniqueid;
-      const body = outboxBody(d.dataDir, uniqueid);
+      const body = outboxEvent(d.dataDir, uniqueid);
       assert.ok(body, 'event committed before the ack');
       assert.equal(body['uniqueid'], uniqueid);
       assert.equal(body['faxstatus'], vars['FAXSTATUS']);
@@ -97,7 +78,7 @@ describe('recorded Asterisk sessions, replayed byte for byte', () => {
     const results = await Promise.all(sessions.map((s) => replaySession(d.agiPort, s, d.spoolDir)));
     for (const r of results) assert.equal(r.mismatch, null);
     for (const s of sessions) {
-      assert.equal(outboxBody(d.dataDir, s.call.uniqueid)?.['to_number'], s.variables!['FAXBRIDGE_TO']);
+      assert.equal(outboxEvent(d.dataDir, s.call.uniqueid)?.['to_number'], s.variables!['FAXBRIDGE_TO']);
       await eventually(() => inboxCount(d.dataDir, s.call.uniqueid) === 1, `${s.scenario} in the inbox`);
     }
   });
@@ -110,7 +91,7 @@ describe('recorded Asterisk sessions, replayed byte for byte', () => {
       const result = await replaySession(d.agiPort, session, d.spoolDir, { headerCuts: [cut] });
       assert.equal(result.mismatch, null, `cut at ${cut}`);
     }
-    const body = outboxBody(d.dataDir, session.call.uniqueid)!;
+    const body = outboxEvent(d.dataDir, session.call.uniqueid)!;
     assert.equal(body['from_name'], 'ACME: Sales & Müller (100% = ok)');
     assert.equal(inboxCount(d.dataDir, session.call.uniqueid), 1, 'the same UNIQUEID many times is one fax');
   });

@@ -6,29 +6,10 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeComponent, parseMarker } from '../src/asterisk/marker.js';
-import { openDatabase } from '../src/store/db.js';
-import { eventually, startTestDaemon, tempDir, type TestDaemon } from './helpers/daemon.js';
+import { eventually, startTestDaemon, tempDir } from './helpers/daemon.js';
+import { inboxCount, outboxEvent } from './helpers/db.js';
 import { sendFax } from './helpers/fax.js';
 import { ASTERISK, loadSession } from './helpers/fixtures.js';
-
-function outboxBody(d: TestDaemon, uniqueid: string): Record<string, unknown> | undefined {
-  const db = openDatabase(d.dataDir, { readonly: true });
-  try {
-    const row = db.prepare('SELECT body FROM outbox WHERE event_key = ?').get(`asterisk:${uniqueid}`) as { body: string } | undefined;
-    return row ? (JSON.parse(row.body) as Record<string, unknown>) : undefined;
-  } finally {
-    db.close();
-  }
-}
-
-function inboxCount(d: TestDaemon, uniqueid: string): number {
-  const db = openDatabase(d.dataDir, { readonly: true });
-  try {
-    return (db.prepare('SELECT COUNT(*) AS n FROM inbox WHERE provider_id = ?').get(uniqueid) as { n: number }).n;
-  } finally {
-    db.close();
-  }
-}
 
 /** Puts a recorded marker (and its TIFF, if Asterisk left one) where Asterisk wrote them. */
 async function placeRecorded(spool: string, scenario: string): Promise<{ marker: string; uniqueid: string }> {
@@ -72,16 +53,16 @@ describe('spool watcher', () => {
     try {
       for (const { marker, uniqueid } of placed) {
         await eventually(() => !existsSync(marker), `${path.basename(marker)} removed`);
-        await eventually(() => inboxCount(d, uniqueid) === 1, `${uniqueid} in the inbox`);
+        await eventually(() => inboxCount(d.dataDir, uniqueid) === 1, `${uniqueid} in the inbox`);
       }
-      const exotic = outboxBody(d, placed[3]!.uniqueid)!;
+      const exotic = outboxEvent(d.dataDir, placed[3]!.uniqueid)!;
       assert.equal(exotic['from_name'], 'ACME: Sales & Müller (100% = ok)');
       assert.equal(exotic['via'], 'marker');
       assert.equal(exotic['tiff_pages'], 2);
-      const noFile = outboxBody(d, placed[1]!.uniqueid)!;
+      const noFile = outboxEvent(d.dataDir, placed[1]!.uniqueid)!;
       assert.equal(noFile['tiff_problem'], 'no file');
       assert.equal(noFile['faxstatus'], 'FAILED');
-      assert.equal(outboxBody(d, placed[2]!.uniqueid)!['tiff_pages'], 1);
+      assert.equal(outboxEvent(d.dataDir, placed[2]!.uniqueid)!['tiff_pages'], 1);
     } finally {
       await d.stop();
     }
@@ -91,14 +72,14 @@ describe('spool watcher', () => {
     const d = await startTestDaemon();
     try {
       assert.ok((await sendFax(d.agiPort, d.spoolDir, '1795840000.1', { tiff: 'success-1p-name.tiff' })).acked);
-      await eventually(() => inboxCount(d, '1795840000.1') === 1, 'delivered by AGI');
+      await eventually(() => inboxCount(d.dataDir, '1795840000.1') === 1, 'delivered by AGI');
       const marker = path.join(d.spoolDir, '1795840000.1.tiff.pending');
       const text = (await readFile(path.join(ASTERISK, 'markers', 'noack-skip.pending'), 'utf8')).replace(/uniqueid=[^&]+/, 'uniqueid=1795840000.1');
       await writeFile(marker, text);
       await eventually(() => !existsSync(marker), 'marker removed');
       assert.ok(d.lines.some((l) => l.msg === 'marker.ingested' && l['outcome'] === 'duplicate'));
       await sleep(200);
-      assert.equal(inboxCount(d, '1795840000.1'), 1);
+      assert.equal(inboxCount(d.dataDir, '1795840000.1'), 1);
     } finally {
       await d.stop();
     }
@@ -113,8 +94,8 @@ describe('spool watcher', () => {
       await symlink(path.join(outside, 'x.tiff'), path.join(d.spoolDir, `${uniqueid}.tiff`));
       const text = (await readFile(path.join(ASTERISK, 'markers', 'noack-down.pending'), 'utf8')).replace(/uniqueid=[^&]+/, `uniqueid=${uniqueid}`);
       await writeFile(path.join(d.spoolDir, `${uniqueid}.tiff.pending`), text);
-      await eventually(() => outboxBody(d, uniqueid), 'event recorded');
-      const body = outboxBody(d, uniqueid)!;
+      await eventually(() => outboxEvent(d.dataDir, uniqueid), 'event recorded');
+      const body = outboxEvent(d.dataDir, uniqueid)!;
       assert.equal(body['tiff_path'], null);
       assert.match(String(body['tiff_problem']), /symlink/);
     } finally {
@@ -136,7 +117,7 @@ describe('spool watcher', () => {
       await sleep(100);
       await writeFile(marker, text);
       await eventually(() => !existsSync(marker), 'marker ingested once complete');
-      assert.equal(outboxBody(d, uniqueid)!['faxstatus'], 'FAILED');
+      assert.equal(outboxEvent(d.dataDir, uniqueid)!['faxstatus'], 'FAILED');
       const bad = path.join(d.spoolDir, 'bad.tiff.pending');
       await writeFile(bad, text.replace(/uniqueid=[^&]+/, 'uniqueid=..%2F..%2Fetc'));
       await eventually(() => existsSync(`${bad}.rejected`), 'a marker with a bad UNIQUEID is set aside');
