@@ -6,7 +6,8 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeComponent, parseMarker } from '../src/asterisk/marker.js';
-import { eventually, startTestDaemon, tempDir } from './helpers/daemon.js';
+import { watchSpool } from '../src/asterisk/spool-watcher.js';
+import { eventually, memoryLogger, startTestDaemon, tempDir } from './helpers/daemon.js';
 import { inboxCount, outboxEvent } from './helpers/db.js';
 import { sendFax } from './helpers/fax.js';
 import { ASTERISK, loadSession } from './helpers/fixtures.js';
@@ -123,6 +124,23 @@ describe('spool watcher', () => {
       await eventually(() => existsSync(`${bad}.rejected`), 'a marker with a bad UNIQUEID is set aside');
     } finally {
       await d.stop();
+    }
+  });
+
+  it('a spool dir that appears after start is watched once it exists', async () => {
+    const spool = path.join(await tempDir(), 'spool-later');
+    const recorded: string[] = [];
+    const { logger, lines } = memoryLogger();
+    const w = watchSpool({ spoolDir: spool, logger, spoolPollMs: 50, recordFax: (e) => (recorded.push(e.uniqueid), { created: true }) });
+    try {
+      await w.ready;
+      await mkdir(spool);
+      await eventually(() => lines.some((l) => l.msg === 'marker.watch_started'), 'watcher started');
+      const text = (await readFile(path.join(ASTERISK, 'markers', 'noack-down-no-file.pending'), 'utf8')).replace(/uniqueid=[^&]+/, 'uniqueid=1795840000.9');
+      await writeFile(path.join(spool, '1795840000.9.tiff.pending'), text);
+      await eventually(() => recorded.includes('1795840000.9'), 'marker ingested');
+    } finally {
+      await w.close();
     }
   });
 });

@@ -4,7 +4,7 @@
  * route would have made, records it through the same `recordFax`, and removes the marker only
  * once the event is durable. A marker for a fax already recorded is a no-op.
  */
-import { lstat, open, rename, unlink } from 'node:fs/promises';
+import { lstat, open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
@@ -21,10 +21,12 @@ export interface SpoolWatcherOptions {
   /** How often an incomplete marker is looked at again. */
   retryMs?: number;
   maxRetries?: number;
+  /** How often a spool dir that does not exist yet is looked for. */
+  spoolPollMs?: number;
 }
 
 export interface SpoolWatcher {
-  /** Resolves once the markers present at start have been seen. */
+  /** Resolves once the markers present at start have been seen (at once if the spool is missing). */
   ready: Promise<void>;
   close(): Promise<void>;
 }
@@ -36,13 +38,7 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
   const busy = new Set<string>();
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
-  const watcher: FSWatcher = chokidar.watch(o.spoolDir, {
-    ignoreInitial: false,
-    depth: 3,
-    followSymlinks: false,
-    awaitWriteFinish: { stabilityThreshold: o.stableMs ?? 200, pollInterval: 50 },
-    ignored: (file, stats) => Boolean(stats?.isFile()) && !file.endsWith(MARKER_SUFFIX),
-  });
+  let watcher: FSWatcher | undefined;
 
   async function handle(marker: string, attempt = 0): Promise<void> {
     if (closed || busy.has(marker) || !marker.endsWith(MARKER_SUFFIX)) return;
@@ -85,19 +81,47 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
     timers.add(t);
   }
 
-  watcher.on('add', (file) => void handle(path.resolve(file)));
-  watcher.on('change', (file) => void handle(path.resolve(file)));
-  watcher.on('error', (err) => log.error({ err: String(err) }, 'marker.watch_error'));
-  const ready = new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+  function start(): Promise<void> {
+    const w = chokidar.watch(o.spoolDir, {
+      ignoreInitial: false,
+      depth: 3,
+      followSymlinks: false,
+      awaitWriteFinish: { stabilityThreshold: o.stableMs ?? 200, pollInterval: 50 },
+      ignored: (file, stats) => Boolean(stats?.isFile()) && !file.endsWith(MARKER_SUFFIX),
+    });
+    w.on('add', (file) => void handle(path.resolve(file)));
+    w.on('change', (file) => void handle(path.resolve(file)));
+    w.on('error', (err) => log.error({ err: String(err) }, 'marker.watch_error'));
+    watcher = w;
+    return new Promise<void>((resolve) => w.once('ready', () => resolve()));
+  }
+
+  // chokidar does not notice a watched directory that appears later: wait for it, then watch.
+  let waitTimer: NodeJS.Timeout | undefined;
+  const ready = (async () => {
+    if (await isDirectory(o.spoolDir)) return start();
+    waitTimer = setInterval(async () => {
+      if (closed || !(await isDirectory(o.spoolDir))) return;
+      clearInterval(waitTimer);
+      log.info({ spool_dir: o.spoolDir }, 'marker.watch_started');
+      await start();
+    }, o.spoolPollMs ?? 5000);
+    waitTimer.unref();
+  })();
 
   return {
     ready,
     async close() {
       closed = true;
+      clearInterval(waitTimer);
       for (const t of timers) clearTimeout(t);
-      await watcher.close();
+      await watcher?.close();
     },
   };
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  return (await stat(dir).catch(() => undefined))?.isDirectory() ?? false;
 }
 
 async function readCapped(file: string): Promise<Buffer> {
