@@ -99,9 +99,11 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
   // chokidar does not notice a watched directory that appears later: wait for it, then watch.
   let waitTimer: NodeJS.Timeout | undefined;
   const ready = (async () => {
-    if (await isDirectory(o.spoolDir)) return start();
+    const exists = await isDirectory(o.spoolDir);
+    if (closed) return; // closed while we looked
+    if (exists) return start();
     waitTimer = setInterval(async () => {
-      if (closed || !(await isDirectory(o.spoolDir))) return;
+      if (!(await isDirectory(o.spoolDir)) || closed) return;
       clearInterval(waitTimer);
       log.info({ spool_dir: o.spoolDir }, 'marker.watch_started');
       await start();
