@@ -118,7 +118,13 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
     },
     metrics: { text: () => registry.metrics(), contentType: registry.contentType, httpRequest: metrics.httpRequest },
   });
-  await listenHttp(http, config);
+  try {
+    await listenHttp(http, config);
+  } catch (err) {
+    await secrets.close();
+    db.close();
+    throw err;
+  }
   const httpAddress = http.server.address() as AddressInfo;
   const target = config.target ?? ownReceiver(httpAddress);
 
