@@ -9,7 +9,7 @@ import path from 'node:path';
 import { request } from 'undici';
 import { connectableHost, SECRET_NAMES, type Config, type ListenAddress } from './config.js';
 import { ASTERISK_INBOUND_PATH } from './http/asterisk-inbound-route.js';
-import { redactUrl } from './outbox/worker.js';
+import { redactUrl } from './log/logger.js';
 import { PROBE_BODY } from './providers/internal.js';
 import { generatedSecretPath } from './secrets.js';
 import { signingKey, signWebhook } from './signing/standard-webhooks.js';

@@ -22,7 +22,8 @@ import { createStatusStore } from './inbox/statuses.js';
 import { createInbox } from './inbox/store.js';
 import { enqueueForward, faxForwardEvent, statusForwardEvent } from './outbox/forward.js';
 import { createOutbox, PRIMARY_TARGET } from './outbox/queue.js';
-import { createDeliveryWorker, redactUrl } from './outbox/worker.js';
+import { createDeliveryWorker } from './outbox/worker.js';
+import { redactUrl } from './log/logger.js';
 import type { Dispatcher } from 'undici';
 import { openSecrets, verificationKeys } from './secrets.js';
 import { openDatabase } from './store/db.js';
@@ -40,14 +41,14 @@ export interface Daemon {
 
 export interface DaemonOverrides {
   agiTimeouts?: Partial<AgiTimeouts>;
-  /** The clock retention measures age with. */
+  /** The clock for webhook timestamps and retention (tests freeze it). */
   now?: () => Date;
-  nowSeconds?: () => number;
   /** Where `file_url` fetches connect (tests route them to a local TLS server). */
   fileUrlDispatcher?: Dispatcher;
 }
 
 export async function startDaemon(config: Config, log: Logger, overrides: DaemonOverrides = {}): Promise<Daemon> {
+  const now = overrides.now ?? (() => new Date());
   await prepareDirs(config, log);
   const secrets = await openSecrets(config.secrets, { dataDir: config.dataDir, logger: log, graceMs: config.secretGraceMs });
   if (config.target && !secrets.internalConfigured) {
@@ -106,7 +107,7 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
           wakeWorker();
         }
       : undefined,
-    nowSeconds: overrides.nowSeconds,
+    nowSeconds: () => Math.floor(now().getTime() / 1000),
     health: () => {
       const o = outboxGauges();
       return {
@@ -183,7 +184,7 @@ export async function startDaemon(config: Config, log: Logger, overrides: Daemon
   const retention = async () => {
     if (config.retentionDays <= 0) return;
     try {
-      await purgeExpired(db, { retentionDays: config.retentionDays, now: (overrides.now ?? (() => new Date()))(), logger: log, extraDirs: [faxbotCopyDir] });
+      await purgeExpired(db, { retentionDays: config.retentionDays, now: now(), logger: log, extraDirs: [faxbotCopyDir] });
     } catch (err) {
       log.error({ err: String(err) }, 'retention.failed');
     }
@@ -266,7 +267,7 @@ function ownReceiver(address: AddressInfo): string {
   return `http://${connectableHost(address.address)}:${address.port}${ASTERISK_INBOUND_PATH}`;
 }
 
-export function formatAddress(a: AddressInfo | null | undefined): string | null {
+function formatAddress(a: AddressInfo | null | undefined): string | null {
   if (!a) return null;
   return a.family === 'IPv6' ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
 }

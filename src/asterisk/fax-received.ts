@@ -94,16 +94,12 @@ export function faxReceivedRoute(deps: {
   }
 }
 
-export class BadUniqueidError extends Error {
-  override name = 'BadUniqueidError';
-}
-
 /** The one AGI argument is `${UNIQUEID}`; the header carries it too and must agree. */
 function sessionUniqueid(session: AgiSession): string {
   const fromArg = session.args[0];
   const fromHeader = session.env['agi_uniqueid'];
   const id = fromArg || fromHeader;
-  if (!id || !isValidUniqueid(id)) throw new BadUniqueidError(`not an Asterisk UNIQUEID: ${JSON.stringify(id ?? '')}`);
+  if (!id || !isValidUniqueid(id)) throw new Error(`not an Asterisk UNIQUEID: ${JSON.stringify(id ?? '')}`);
   if (fromHeader && fromArg && fromHeader !== fromArg) {
     session.log.warn({ arg: fromArg, header: fromHeader }, 'fax.uniqueid_mismatch');
   }

@@ -13,7 +13,6 @@ import { DEFAULT_ASTERISK_BODY_LIMIT, header, sendDetail, type HttpDeps } from '
 export const ASTERISK_INBOUND_PATH = '/_internal/asterisk/inbound';
 
 export const asteriskInboundRoutes: FastifyPluginAsync<HttpDeps> = async (app, deps) => {
-  const nowSeconds = deps.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
 
   app.post(ASTERISK_INBOUND_PATH, {
     bodyLimit: deps.asteriskBodyLimit ?? DEFAULT_ASTERISK_BODY_LIMIT,
@@ -37,7 +36,7 @@ export const asteriskInboundRoutes: FastifyPluginAsync<HttpDeps> = async (app, d
         },
         raw,
         deps.internal(),
-        nowSeconds(),
+        deps.nowSeconds(),
       );
       if (!signed.ok) {
         deps.logger.warn({ route: ASTERISK_INBOUND_PATH, reason: signed.message }, 'http.auth_failed');

@@ -14,7 +14,7 @@ import { header, sendDetail, type HttpDeps } from './server.js';
 
 export const providerRoutes: FastifyPluginAsync<HttpDeps> = async (app, deps) => {
   const log = deps.logger;
-  const now = () => new Date((deps.nowSeconds?.() ?? Date.now() / 1000) * 1000);
+  const now = () => new Date(deps.nowSeconds() * 1000);
   const bodyLimit = deps.providerBodyLimit;
 
   function refuse(reply: FastifyReply, route: string, status: 400 | 401, message: string): FastifyReply {

@@ -35,8 +35,8 @@ export interface HttpDeps {
   health: () => Record<string, unknown> & { ok: boolean };
   /** Prometheus text for GET /metrics. */
   metrics?: { text: () => Promise<string>; contentType: string; httpRequest: (route: string, status: number) => void };
-  /** Injected for tests of the signature window. */
-  nowSeconds?: () => number;
+  /** The clock for signature windows and received times. */
+  nowSeconds: () => number;
 }
 
 export const DEFAULT_ASTERISK_BODY_LIMIT = 32 * 1024 * 1024;

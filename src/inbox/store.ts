@@ -72,7 +72,7 @@ export interface Inbox {
   list(filter?: InboxFilter): InboxRow[];
 }
 
-export function inboxId(source: FaxSource, providerId: string): string {
+function inboxId(source: FaxSource, providerId: string): string {
   return eventKeyHash(source, providerId);
 }
 

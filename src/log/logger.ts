@@ -38,3 +38,12 @@ export function maskNumber(value: string | null | undefined): string | null {
   const keep = value.slice(-4);
   return `${'*'.repeat(Math.max(0, Math.min(value.length - 4, 8)))}${keep}`;
 }
+
+/** A URL as it may appear in logs: no user info, no query string. */
+export function redactUrl(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  u.search = '';
+  return u.toString();
+}

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { writeFileDurable } from '../documents/durable-write.js';
 import { readSpoolFile } from '../documents/spool-file.js';
 import { tiffToPdf } from '../documents/tiff-to-pdf.js';
+import { redactUrl } from '../log/logger.js';
 import { signWebhook } from '../signing/standard-webhooks.js';
 import { PRIMARY_TARGET, type Outbox, type OutboxRow } from './queue.js';
 import { classifyResponse, nextDelayMs } from './retry-policy.js';
@@ -224,16 +225,7 @@ export async function buildDeliveryBody(
   return JSON.stringify({ ...JSON.parse(row.body), tiff_sha256: sha256, tiff_base64: file.bytes.toString('base64') });
 }
 
-/** A URL as it may appear in logs: no user info, no query. */
-export function redactUrl(url: string): string {
-  const u = new URL(url);
-  u.username = '';
-  u.password = '';
-  u.search = '';
-  return u.toString();
-}
-
-export function isLoopbackUrl(url: string): boolean {
+function isLoopbackUrl(url: string): boolean {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

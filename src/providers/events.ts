@@ -48,7 +48,7 @@ export type ProviderEvent =
 
 /** Provider page counts arrive as numbers or numeric strings. */
 export function toPages(v: unknown): number | null {
-  if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < 1e6) return v;
   if (typeof v === 'string' && /^\d{1,6}$/.test(v.trim())) return Number(v.trim());
   return null;
 }
@@ -93,4 +93,16 @@ export function inboundFaxEvent(source: 'phaxio' | 'sinch', f: InboundFields, do
     },
     document,
   });
+}
+
+/** A provider's time as ISO 8601 UTC, or null when it is not a time. */
+export function validTime(v: unknown): string | null {
+  if (typeof v !== 'string') return null;
+  const t = Date.parse(v);
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
+}
+
+/** Drops null and undefined members, so stored metadata holds only what the provider sent. */
+export function compact(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { matchesAny } from '../signing/constant-time.js';
 import { verifyWebhook } from '../signing/standard-webhooks.js';
 import type { InboundFax } from '../inbox/store.js';
-import { bad, type Verdict } from './events.js';
+import { bad, toPages, validTime, type Verdict } from './events.js';
 
 export interface InternalCredentials {
   /** Accepted `X-Internal-Secret` values (current and, during a rotation, previous). */
@@ -111,7 +111,7 @@ export function parseInternalBody(raw: Buffer, webhookId: string | null): Verdic
         status: failed ? 'failed' : 'received',
         providerStatus: faxstatus ?? null,
         pages,
-        receivedAt: validDate(strings['received_at'] ?? null) ?? new Date().toISOString(),
+        receivedAt: validTime(strings['received_at']) ?? new Date().toISOString(),
         meta: pick(b, ['faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'faxmode', 'bitrate', 'resolution', 'tiff_pages', 'tiff_problem', 'via', 'tiff_path']),
       },
       document: document.value,
@@ -137,15 +137,7 @@ function pickDocument(s: Record<string, string | null>): Verdict<InternalDocumen
 /** Faxbot takes an int or a numeric string ("2" is what its dialplan sends). */
 function parseFaxpages(v: unknown): number | null | 'invalid' {
   if (v === undefined || v === null || v === '') return null;
-  if (typeof v === 'number') return Number.isInteger(v) && v >= 0 && v < 1e6 ? v : 'invalid';
-  if (typeof v === 'string' && /^\s*\d{1,6}\s*$/.test(v)) return Number(v.trim());
-  return 'invalid';
-}
-
-function validDate(v: string | null | undefined): string | null {
-  if (!v) return null;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : new Date(t).toISOString();
+  return toPages(v) ?? 'invalid';
 }
 
 function pick(b: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {

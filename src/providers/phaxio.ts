@@ -7,6 +7,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { matchesAny } from '../signing/constant-time.js';
 import {
   bad,
+  compact,
   inboundFaxEvent,
   isObject,
   ok,
@@ -17,6 +18,7 @@ import {
   type NormalizedStatus,
   type ProviderEvent,
   type Verdict,
+  validTime,
 } from './events.js';
 import { field, FormBodyError, isFormBody, mediaType, parseFormBody, type FormBody } from './form-body.js';
 
@@ -50,7 +52,7 @@ export function phaxioScheme(signature: string | undefined, c: PhaxioCredentials
   return unauthorized('Invalid Phaxio signature');
 }
 
-export function verifySeed(raw: Buffer, signature: string, secrets: readonly string[]): boolean {
+function verifySeed(raw: Buffer, signature: string, secrets: readonly string[]): boolean {
   return matchesAny(signature, secrets.map((s) => createHmac('sha256', s).update(raw).digest('hex')));
 }
 
@@ -68,7 +70,7 @@ export function realSignature(token: string, signed: string): string {
 }
 
 /** Verifies the real scheme against the configured URL, and the same URL without userinfo. */
-export function verifyReal(form: FormBody, pathAndQuery: string, signature: string, c: PhaxioCredentials): boolean {
+function verifyReal(form: FormBody, pathAndQuery: string, signature: string, c: PhaxioCredentials): boolean {
   const urls = signedUrlCandidates(c.publicUrl!, pathAndQuery);
   const fields = form.fields.map((f) => [f.name, f.value] as const);
   const files = form.files.map((f) => [f.name, f.bytes] as const);
@@ -107,7 +109,7 @@ export function verifyPhaxio(
   return verifyReal(form, pathAndQuery, signature, c) ? ok(form) : unauthorized('Invalid Phaxio signature');
 }
 
-export function normalizePhaxioStatus(raw: string | null): NormalizedStatus {
+function normalizePhaxioStatus(raw: string | null): NormalizedStatus {
   switch ((raw ?? '').toLowerCase()) {
     case 'success':
       return 'success';
@@ -283,14 +285,4 @@ function parseFaxJson(text: string | undefined): Record<string, unknown> | null 
   } catch {
     return null;
   }
-}
-
-export function validTime(v: unknown): string | null {
-  if (typeof v !== 'string') return null;
-  const t = Date.parse(v);
-  return Number.isNaN(t) ? null : new Date(t).toISOString();
-}
-
-export function compact(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
 }

@@ -8,6 +8,7 @@ import { createHmac } from 'node:crypto';
 import { matchesAny, safeEqual } from '../signing/constant-time.js';
 import {
   bad,
+  compact,
   inboundFaxEvent,
   isObject,
   ok,
@@ -18,9 +19,9 @@ import {
   type NormalizedStatus,
   type ProviderEvent,
   type Verdict,
+  validTime,
 } from './events.js';
 import { field, FormBodyError, mediaType, parseFormBody } from './form-body.js';
-import { compact, validTime } from './phaxio.js';
 
 export interface SinchCredentials {
   basicUser: string | undefined;
@@ -30,7 +31,7 @@ export interface SinchCredentials {
   allowUnauthenticated: boolean;
 }
 
-export function sinchConfigured(c: SinchCredentials): boolean {
+function sinchConfigured(c: SinchCredentials): boolean {
   return Boolean(c.basicUser) || c.hmacSecrets.length > 0;
 }
 
@@ -61,7 +62,7 @@ export function verifySinchSignature(raw: Buffer, signature: string | undefined,
   return matchesAny((signature ?? '').trim().toLowerCase(), expected) ? ok(null) : unauthorized('Invalid signature');
 }
 
-export function normalizeSinchStatus(raw: string | null): NormalizedStatus {
+function normalizeSinchStatus(raw: string | null): NormalizedStatus {
   switch ((raw ?? '').toUpperCase()) {
     case 'COMPLETED':
       return 'success';

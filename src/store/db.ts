@@ -69,7 +69,7 @@ const MIGRATIONS: readonly string[] = [
    ALTER TABLE inbox ADD COLUMN purged_at TEXT;`,
 ];
 
-export function databasePath(dataDir: string): string {
+function databasePath(dataDir: string): string {
   return path.join(dataDir, 'faxbridge.db');
 }
 

@@ -23,7 +23,7 @@ export async function startFixtureDaemon(
   const d = await startTestDaemon({
     raw,
     env,
-    overrides: { nowSeconds: fixture.clock_unix ? () => fixture.clock_unix! : undefined, ...options.overrides },
+    overrides: { now: fixture.clock_unix ? () => new Date(fixture.clock_unix! * 1000) : undefined, ...options.overrides },
   });
   for (const f of fixture.setup?.spool_files ?? []) {
     const target = f.path.replace('/var/spool/asterisk/fax', d.spoolDir);
