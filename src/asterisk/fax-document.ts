@@ -4,48 +4,54 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { readSpoolFile, SpoolFileError } from '../documents/spool-file.js';
+import type { IncomingDocument } from '../domain/fax.js';
+import { readSpoolFile, SpoolFileError, type SpoolFile } from '../documents/spool-file.js';
 import { inspectTiff, NotTiffError } from '../documents/tiff.js';
 import type { AsteriskFaxEvent } from './fax-event.js';
 
-export type FaxDocument = Pick<AsteriskFaxEvent, 'tiff_path' | 'tiff_pages' | 'tiff_sha256' | 'tiff_bytes' | 'tiff_problem'>;
+/** What the event says of the document. */
+export type FaxDocumentFacts = Pick<AsteriskFaxEvent, 'tiff_path' | 'tiff_pages' | 'tiff_sha256' | 'tiff_bytes' | 'tiff_problem'>;
+
+export interface ExaminedDocument {
+  facts: FaxDocumentFacts;
+  /** The checked bytes, to be kept with the record; null when there is nothing worth keeping. */
+  document: IncomingDocument | null;
+}
 
 const NONE = { tiff_path: null, tiff_pages: null, tiff_sha256: null, tiff_bytes: null } as const;
 
-export async function examineFaxDocument(spoolDir: string, faxfile: string | null | undefined, uniqueid: string): Promise<FaxDocument> {
+export async function examineFaxDocument(spoolDir: string, faxfile: string | null | undefined, uniqueid: string): Promise<ExaminedDocument> {
   const candidates = faxfile
     ? [faxfile]
     : [path.join(spoolDir, `${uniqueid}.tif`), path.join(spoolDir, `${uniqueid}.tiff`)];
   let refusal: SpoolFileError | undefined;
   for (const candidate of candidates) {
     try {
-      const file = await readSpoolFile(spoolDir, candidate);
-      return inspect(file.path, file.bytes);
+      return inspect(await readSpoolFile(spoolDir, candidate));
     } catch (err) {
       if (!(err instanceof SpoolFileError)) throw err;
       if (err.reason !== 'missing' || !refusal) refusal = err;
     }
   }
   // ReceiveFAX leaves no file when phase C never completed a page (reference/agi.md §8).
-  return { ...NONE, tiff_problem: refusal?.reason === 'missing' ? 'no file' : `refused: ${refusal?.message ?? 'no candidate'}` };
+  const problem = refusal?.reason === 'missing' ? 'no file' : `refused: ${refusal?.message ?? 'no candidate'}`;
+  return { facts: { ...NONE, tiff_problem: problem }, document: null };
 }
 
-function inspect(realPath: string, bytes: Buffer): FaxDocument {
+function inspect(file: SpoolFile): ExaminedDocument {
   let info;
   try {
-    info = inspectTiff(bytes);
+    info = inspectTiff(file.bytes);
   } catch (err) {
-    if (err instanceof NotTiffError) return { ...NONE, tiff_problem: `refused: ${err.message}: ${realPath}` };
+    if (err instanceof NotTiffError) return { facts: { ...NONE, tiff_problem: `refused: ${err.message}: ${file.path}` }, document: null };
     throw err;
   }
   if (info.pages.length === 0) {
-    return { ...NONE, tiff_pages: 0, tiff_problem: info.problem ?? 'zero pages' };
+    return { facts: { ...NONE, tiff_pages: 0, tiff_problem: info.problem ?? 'zero pages' }, document: null };
   }
+  const sha256 = createHash('sha256').update(file.bytes).digest('hex');
   return {
-    tiff_path: realPath,
-    tiff_pages: info.pages.length,
-    tiff_sha256: createHash('sha256').update(bytes).digest('hex'),
-    tiff_bytes: bytes.length,
-    tiff_problem: info.problem ?? null,
+    facts: { tiff_path: file.path, tiff_pages: info.pages.length, tiff_sha256: sha256, tiff_bytes: file.bytes.length, tiff_problem: info.problem ?? null },
+    document: { bytes: file.bytes, type: 'tiff', sha256, file: { path: file.path, dev: file.dev, ino: file.ino } },
   };
 }

@@ -2,6 +2,7 @@
  * A fax as Asterisk reported it, whichever way it reached us (AGI session or fallback marker),
  * and the JSON body that carries it to `/_internal/asterisk/inbound`.
  */
+import type { IncomingDocument } from '../domain/fax.js';
 
 export interface AsteriskFaxEvent {
   uniqueid: string;
@@ -27,9 +28,20 @@ export interface AsteriskFaxEvent {
   via: 'agi' | 'marker';
 }
 
-/** The seed's six fields first, then faxbridge's extras. Serialized once; those bytes are signed. */
+/**
+ * Stores the event (and its checked document) durably; resolves once it is on disk, and only
+ * then may Asterisk be acked. `created` is false for a fax already recorded.
+ */
+export type RecordFax = (event: AsteriskFaxEvent, document: IncomingDocument | null) => Promise<{ created: boolean }>;
+
+/** The body as JSON: `deliveryFields` serialized once; those bytes are signed. */
 export function deliveryBody(e: AsteriskFaxEvent): string {
-  return JSON.stringify({
+  return JSON.stringify(deliveryFields(e));
+}
+
+/** The seed's six fields first, then faxbridge's extras. */
+export function deliveryFields(e: AsteriskFaxEvent): Record<string, string | number | null> {
+  return {
     tiff_path: e.tiff_path,
     to_number: e.to_number,
     from_number: e.from_number,
@@ -48,7 +60,7 @@ export function deliveryBody(e: AsteriskFaxEvent): string {
     tiff_problem: e.tiff_problem,
     received_at: e.received_at,
     via: e.via,
-  });
+  };
 }
 
 /** Asterisk UNIQUEIDs are `<epoch>.<seq>`, optionally prefixed by a system name. */

@@ -5,45 +5,19 @@
 import type { AgiRoute } from '../agi/server.js';
 import type { AgiSession } from '../agi/session.js';
 import { maskNumber } from '../log/logger.js';
-import { examineFaxDocument } from './fax-document.js';
-import { isValidUniqueid, parsePages, type AsteriskFaxEvent } from './fax-event.js';
+import { isValidUniqueid, type RecordFax } from './fax-event.js';
+import { buildEvent, FAX_VARIABLES, type FaxVariables } from './read-fax.js';
 
 export const AGI_SCRIPT = 'fax/received';
 export const ACK_VARIABLE = 'FAXBRIDGE_ACK';
-export const TO_VARIABLE = 'FAXBRIDGE_TO';
-
-/**
- * Read in this order, one command each, exactly as the recorded sessions expect
- * (shared/fixtures/asterisk). FAXSTATUSSTRING is read for the log only.
- */
-export const FAX_VARIABLES = [
-  'FAXSTATUS',
-  'FAXERROR',
-  'FAXPAGES',
-  'FAXBITRATE',
-  'FAXRESOLUTION',
-  'FAXMODE',
-  'REMOTESTATIONID',
-  'LOCALSTATIONID',
-  'FAXFILE',
-  'CALLERID(num)',
-  'CALLERID(name)',
-  TO_VARIABLE,
-  'FAXSTATUSSTRING',
-] as const;
-
-export type FaxVariables = Partial<Record<(typeof FAX_VARIABLES)[number], string | undefined>>;
 
 /** `error`: the session failed before an event could be built (bad UNIQUEID, Asterisk went away). */
 type Outcome = 'acked' | 'duplicate' | 'store_failed' | 'ack_failed' | 'error';
 
-/** Stores the event durably; resolves once it is on disk. `created` is false for a known UNIQUEID. */
-export type RecordFax = (event: AsteriskFaxEvent) => Promise<{ created: boolean }> | { created: boolean };
-
 export function faxReceivedRoute(deps: {
   spoolDir: string;
   recordFax: RecordFax;
-  now?: () => Date;
+  now: () => Date;
   /** Told every session's outcome and duration (metrics). */
   onOutcome?: (outcome: string, seconds: number) => void;
 }): AgiRoute {
@@ -62,7 +36,7 @@ export function faxReceivedRoute(deps: {
     const vars: FaxVariables = {};
     for (const name of FAX_VARIABLES) vars[name] = await session.getVariable(name);
 
-    const event = await buildEvent(deps.spoolDir, uniqueid, vars, session.env, (deps.now ?? (() => new Date()))(), 'agi');
+    const { event, document } = await buildEvent(deps.spoolDir, uniqueid, vars, session.env, deps.now(), 'agi');
     if (event.tiff_pages !== null && event.faxpages !== null && event.tiff_pages !== event.faxpages) {
       session.log.warn({ faxpages: event.faxpages, tiff_pages: event.tiff_pages }, 'fax.pages_mismatch');
     }
@@ -72,7 +46,7 @@ export function faxReceivedRoute(deps: {
 
     result.outcome = 'store_failed';
     try {
-      const { created } = await deps.recordFax(event);
+      const { created } = await deps.recordFax(event, document);
       result.outcome = 'ack_failed';
       await session.setVariable(ACK_VARIABLE, '1');
       result.outcome = created ? 'acked' : 'duplicate';
@@ -104,41 +78,4 @@ function sessionUniqueid(session: AgiSession): string {
     session.log.warn({ arg: fromArg, header: fromHeader }, 'fax.uniqueid_mismatch');
   }
   return id;
-}
-
-/** The one way an event is made from channel variables, for the AGI route and the marker alike. */
-export async function buildEvent(
-  spoolDir: string,
-  uniqueid: string,
-  v: FaxVariables,
-  env: Readonly<Record<string, string>>,
-  now: Date,
-  via: AsteriskFaxEvent['via'],
-): Promise<AsteriskFaxEvent> {
-  const document = await examineFaxDocument(spoolDir, v.FAXFILE, uniqueid);
-  return {
-    uniqueid,
-    faxstatus: v.FAXSTATUS || 'FAILED',
-    faxerror: v.FAXERROR || null,
-    faxpages: parsePages(v.FAXPAGES),
-    bitrate: v.FAXBITRATE || null,
-    resolution: v.FAXRESOLUTION || null,
-    faxmode: v.FAXMODE || null,
-    remote_station_id: v.REMOTESTATIONID || null,
-    local_station_id: v.LOCALSTATIONID || null,
-    from_number: v['CALLERID(num)'] || null,
-    from_name: v['CALLERID(name)'] || null,
-    to_number: v[TO_VARIABLE] || dialedNumber(env),
-    ...document,
-    received_at: now.toISOString(),
-    via,
-  };
-}
-
-/** Without FAXBRIDGE_TO, the DNID, else the extension (a hangup handler's is `s`, so useless). */
-function dialedNumber(env: Readonly<Record<string, string>>): string | null {
-  for (const v of [env['agi_dnid'], env['agi_extension']]) {
-    if (v && v !== 'unknown' && v !== 's' && v !== 'h') return v;
-  }
-  return null;
 }

@@ -3,7 +3,7 @@
  * (reference/agi.md §9): one line, no newline, `key=${URIENCODE(value)}` joined by `&`, keys in
  * this order. Pure: bytes in, fields out.
  */
-import { TO_VARIABLE, type FaxVariables } from './fax-received.js';
+import { TO_VARIABLE, type FaxVariables } from './read-fax.js';
 
 export const MARKER_SUFFIX = '.pending';
 

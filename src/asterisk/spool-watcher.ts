@@ -8,14 +8,15 @@ import { lstat, open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
-import { isValidUniqueid } from './fax-event.js';
-import { buildEvent, type RecordFax } from './fax-received.js';
+import { isValidUniqueid, type RecordFax } from './fax-event.js';
+import { buildEvent } from './read-fax.js';
 import { MARKER_SUFFIX, markerVariables, parseMarker } from './marker.js';
 
 export interface SpoolWatcherOptions {
   spoolDir: string;
   recordFax: RecordFax;
   logger: Logger;
+  now: () => Date;
   /** How long a marker must stay the same size before it is read. */
   stableMs?: number;
   /** How often an incomplete marker is looked at again. */
@@ -39,6 +40,7 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   let watcher: FSWatcher | undefined;
+  let scanned: Promise<void> | undefined;
 
   async function handle(marker: string, attempt = 0): Promise<void> {
     if (closed || busy.has(marker) || !marker.endsWith(MARKER_SUFFIX)) return;
@@ -58,8 +60,8 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
         return void log.error({ marker }, 'marker.rejected');
       }
       const faxfile = marker.slice(0, -MARKER_SUFFIX.length);
-      const event = await buildEvent(o.spoolDir, fields.uniqueid, markerVariables(fields, faxfile), {}, new Date(), 'marker');
-      const { created } = await o.recordFax(event);
+      const { event, document } = await buildEvent(o.spoolDir, fields.uniqueid, markerVariables(fields, faxfile), {}, o.now(), 'marker');
+      const { created } = await o.recordFax(event, document);
       await unlink(marker);
       log.info(
         { uniqueid: fields.uniqueid, agistatus: fields.agistatus, faxstatus: event.faxstatus, tiff_pages: event.tiff_pages, outcome: created ? 'recorded' : 'duplicate' },
@@ -93,7 +95,9 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
     w.on('change', (file) => void handle(path.resolve(file)));
     w.on('error', (err) => log.error({ err: String(err) }, 'marker.watch_error'));
     watcher = w;
-    return new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    // chokidar still creates watches after close() while its first scan runs: close waits for it.
+    scanned = new Promise<void>((resolve) => w.once('ready', () => resolve()));
+    return scanned;
   }
 
   // chokidar does not notice a watched directory that appears later: wait for it, then watch.
@@ -117,6 +121,7 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
       closed = true;
       clearInterval(waitTimer);
       for (const t of timers) clearTimeout(t);
+      await scanned;
       await watcher?.close();
     },
   };

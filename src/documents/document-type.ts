@@ -1,6 +1,7 @@
+import type { DocumentType } from '../domain/fax.js';
 import { isTiffMagic } from './tiff.js';
 
-export type DocumentType = 'pdf' | 'tiff';
+export type { DocumentType } from '../domain/fax.js';
 
 /** What a fax document is, by its magic bytes; null for anything else. */
 export function documentType(bytes: Uint8Array): DocumentType | null {

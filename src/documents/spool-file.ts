@@ -20,8 +20,12 @@ export class SpoolFileError extends Error {
 }
 
 export interface SpoolFile {
+  /** The real path, inside the spool. */
   path: string;
   bytes: Buffer;
+  /** The inode the bytes were read from (a later link is checked against it). */
+  dev: number;
+  ino: number;
 }
 
 export const DEFAULT_MAX_DOCUMENT_BYTES = 64 * 1024 * 1024;
@@ -47,12 +51,13 @@ export async function readSpoolFile(spoolDir: string, file: string, maxBytes = D
   if (!isInside(real, [realSpool])) {
     throw new SpoolFileError('outside', `path resolves outside the spool dir ${spoolDir}: ${file}`);
   }
-  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW);
+  // O_NONBLOCK: opening a FIFO must not hold a thread-pool thread; fstat then refuses it.
+  const handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = await handle.stat();
     if (!st.isFile()) throw new SpoolFileError('not-regular', `not a regular file: ${file}`);
     if (st.size > maxBytes) throw new SpoolFileError('too-large', `file is ${st.size} bytes, over the ${maxBytes}-byte limit: ${file}`);
-    return { path: real, bytes: await handle.readFile() };
+    return { path: real, bytes: await handle.readFile(), dev: st.dev, ino: st.ino };
   } finally {
     await handle.close();
   }

@@ -4,12 +4,22 @@
  * (`Authorization: Bearer` or `X-API-Key`), compared in constant time.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import type { Logger } from 'pino';
 import { documentAs, NoDocumentError } from '../inbox/export.js';
-import { inboxView as view } from '../inbox/store.js';
+import type { StatusStore } from '../inbox/statuses.js';
+import { inboxView as view, type Inbox } from '../inbox/store.js';
 import { matchesAny } from '../signing/constant-time.js';
-import { header, sendDetail, type HttpDeps } from './server.js';
+import { header, sendDetail } from './reply.js';
 
-export const inboxRoutes: FastifyPluginAsync<HttpDeps> = async (app, deps) => {
+export interface InboxRoutesOptions {
+  inbox: Inbox;
+  statuses: StatusStore;
+  /** Accepted API keys, as they are now (they rotate). */
+  apiKeys: () => readonly string[];
+  logger: Logger;
+}
+
+export const inboxRoutes: FastifyPluginAsync<InboxRoutesOptions> = async (app, deps) => {
   app.addHook('onRequest', async (req, reply) => {
     const bearer = /^Bearer\s+(.+)$/i.exec(header(req.headers.authorization) ?? '')?.[1];
     const key = bearer ?? header(req.headers['x-api-key']);

@@ -1,48 +1,25 @@
 /**
- * The HTTP receiver. Every body arrives as raw bytes (no parser runs before authentication),
- * size-limited per route; errors are `{"detail": "..."}` like Faxbot's.
+ * The HTTP server, assembled: every body arrives as raw bytes (no parser runs before
+ * authentication), size-limited per route; errors are `{"detail": "..."}` like Faxbot's.
+ * This file only assembles; no route imports it.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { StatusRow, StatusStore } from '../inbox/statuses.js';
-import type { Inbox, InboxRow } from '../inbox/store.js';
-import type { FetchOptions } from '../providers/file-url.js';
-import type { InternalCredentials } from '../providers/internal.js';
-import type { PhaxioCredentials } from '../providers/phaxio.js';
-import type { SinchCredentials } from '../providers/sinch.js';
-import { asteriskInboundRoutes } from './asterisk-inbound-route.js';
-import { inboxRoutes } from './inbox-routes.js';
-import { providerRoutes } from './provider-routes.js';
+import { inboxRoutes, type InboxRoutesOptions } from './inbox-routes.js';
+import { providerRoutes, type ProviderRoutesOptions } from './provider-routes.js';
+import { sendDetail } from './reply.js';
 
-export interface HttpDeps {
-  /** The http component's logger; routes log their outcomes here. */
+export interface ServerOptions {
   logger: Logger;
-  inbox: Inbox;
-  statuses: StatusStore;
-  spoolDir: string;
-  internal: () => InternalCredentials;
-  phaxio: () => PhaxioCredentials;
-  sinch: () => SinchCredentials;
-  apiKeys: () => readonly string[];
-  fileFetch: FetchOptions;
-  /** Body limit of the provider routes. */
-  providerBodyLimit: number;
-  /** Run inside the transaction that creates an inbox record or a status (forwarding). */
-  onInboxCreated?: (row: InboxRow) => void;
-  onStatusCreated?: (row: StatusRow) => void;
-  /** Largest body on the Asterisk route (it may carry `tiff_base64`). */
-  asteriskBodyLimit?: number;
+  providers: Omit<ProviderRoutesOptions, 'logger'>;
+  inboxApi: Omit<InboxRoutesOptions, 'logger'>;
   health: () => Record<string, unknown> & { ok: boolean };
   /** Prometheus text for GET /metrics. */
   metrics?: { text: () => Promise<string>; contentType: string; httpRequest: (route: string, status: number) => void };
-  /** The clock for signature windows and received times. */
-  nowSeconds: () => number;
 }
 
-export const DEFAULT_ASTERISK_BODY_LIMIT = 32 * 1024 * 1024;
-
-export function buildServer(deps: HttpDeps): FastifyInstance {
-  const log = deps.logger.child({ component: 'http' });
+export function buildServer(o: ServerOptions): FastifyInstance {
+  const log = o.logger.child({ component: 'http' });
   const app = Fastify({
     // Fastify's own per-request lines are noise for a sysadmin; routes log their outcome themselves.
     loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
@@ -61,27 +38,17 @@ export function buildServer(deps: HttpDeps): FastifyInstance {
   });
   app.setNotFoundHandler((_req, reply) => sendDetail(reply, 404, 'Not Found'));
 
-  if (deps.metrics) {
-    const metrics = deps.metrics;
+  if (o.metrics) {
+    const metrics = o.metrics;
     app.addHook('onResponse', async (req, reply) => metrics.httpRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode));
     app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
   }
 
   app.get('/healthz', async (_req, reply) => {
-    const health = deps.health();
+    const health = o.health();
     return reply.code(health.ok ? 200 : 503).send(health);
   });
-  const scoped = { ...deps, logger: log };
-  app.register(asteriskInboundRoutes, scoped);
-  app.register(providerRoutes, scoped);
-  app.register(inboxRoutes, scoped);
+  app.register(providerRoutes, { ...o.providers, logger: log });
+  app.register(inboxRoutes, { ...o.inboxApi, logger: log });
   return app;
-}
-
-export function header(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
-export function sendDetail(reply: FastifyReply, status: number, detail: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ detail });
 }

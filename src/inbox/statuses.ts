@@ -2,7 +2,7 @@
  * Outbound fax statuses: an append-only history per job, one row per distinct provider event,
  * so a replay adds nothing and a late in-progress event never hides a final one.
  */
-import { FINAL_STATUSES, type OutboundStatus } from '../providers/events.js';
+import { FINAL_STATUSES, type OutboundStatus } from '../domain/fax.js';
 import type { Db } from '../store/db.js';
 
 export interface StatusRow {

@@ -1,33 +1,18 @@
 /**
- * The inbox: one row per received fax, keyed by (source, provider id), with its document copied
- * under the data dir. The document is durable before the row, and the row is durable before
- * anyone is told "ok"; a crash in between leaves at most an orphan file that the retry overwrites.
+ * The inbox table: one row per received fax, keyed by (source, provider id). Plain reads and a
+ * synchronous insert meant to run inside a commit (inbox/ingest.ts decides what goes with it).
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
-import type { DocumentType } from '../documents/document-type.js';
-import { writeFileDurable } from '../documents/durable-write.js';
-import { eventKeyHash } from '../ids.js';
+import type { DocumentType, FaxSource, InboundFax } from '../domain/fax.js';
+import { eventKeyHash } from '../domain/ids.js';
 import type { Db } from '../store/db.js';
 
-export type FaxSource = 'asterisk' | 'phaxio' | 'sinch';
 
-export interface InboundFax {
-  source: FaxSource;
-  providerId: string;
-  webhookId: string | null;
-  from: string | null;
-  to: string | null;
-  /** Normalized: `received` or `failed`. */
-  status: 'received' | 'failed';
-  providerStatus: string | null;
-  pages: number | null;
-  receivedAt: string;
-  meta: Record<string, unknown>;
-}
-
-export interface InboxDocument {
-  bytes: Buffer;
+/** A document kept under the data dir, as a record names it. */
+export interface StoredDocument {
+  path: string;
+  sha256: string;
+  bytes: number;
   type: DocumentType;
 }
 
@@ -63,20 +48,27 @@ export interface InboxFilter {
 export interface Inbox {
   /** The existing record for this natural key or webhook id, if any. */
   find(source: FaxSource, providerId: string, webhookId?: string | null): InboxRow | undefined;
-  /**
-   * Stores once; a repeat returns the original id with `created: false` and writes nothing.
-   * `onCreated` runs inside the insert's transaction (to enqueue forwards atomically with it).
-   */
-  store(fax: InboundFax, document: InboxDocument | null, onCreated?: (row: InboxRow) => void): Promise<{ id: string; created: boolean }>;
+  /** Inserts once; undefined when the key is taken. Synchronous: run it inside a commit. */
+  insert(fax: InboundFax, document: StoredDocument | null, createdAt: Date): InboxRow | undefined;
   get(id: string): InboxRow | undefined;
   list(filter?: InboxFilter): InboxRow[];
 }
 
-function inboxId(source: FaxSource, providerId: string): string {
+/** The record's id: the same derivation as the webhook id, so every path collides on purpose. */
+export function inboxId(source: FaxSource, providerId: string): string {
   return eventKeyHash(source, providerId);
 }
 
-export function createInbox(db: Db, dataDir: string): Inbox {
+/** Where a record's document lives under the data dir. */
+export function documentsDir(dataDir: string): string {
+  return path.join(dataDir, 'documents');
+}
+
+export function documentPath(dataDir: string, id: string, type: DocumentType): string {
+  return path.join(documentsDir(dataDir), `${id}.${type}`);
+}
+
+export function createInbox(db: Db): Inbox {
   const byKey = db.prepare<[string, string], InboxRow>('SELECT * FROM inbox WHERE source = ? AND provider_id = ?');
   const byWebhook = db.prepare<[string], InboxRow>('SELECT * FROM inbox WHERE webhook_id = ?');
   const byId = db.prepare<[string], InboxRow>('SELECT * FROM inbox WHERE id = ?');
@@ -94,16 +86,9 @@ export function createInbox(db: Db, dataDir: string): Inbox {
 
   return {
     find,
-    async store(fax, document, onCreated) {
-      const existing = find(fax.source, fax.providerId, fax.webhookId);
-      if (existing) return { id: existing.id, created: false };
+    insert(fax, document, createdAt) {
       const id = inboxId(fax.source, fax.providerId);
-      let documentPath: string | null = null;
-      if (document) {
-        documentPath = path.join(dataDir, 'documents', `${id}.${document.type === 'pdf' ? 'pdf' : 'tiff'}`);
-        await writeFileDurable(documentPath, document.bytes);
-      }
-      const row = {
+      const info = insert.run({
         id,
         source: fax.source,
         providerId: fax.providerId,
@@ -114,20 +99,14 @@ export function createInbox(db: Db, dataDir: string): Inbox {
         providerStatus: fax.providerStatus,
         pages: fax.pages,
         receivedAt: fax.receivedAt,
-        documentPath,
-        documentSha256: document ? createHash('sha256').update(document.bytes).digest('hex') : null,
-        documentBytes: document?.bytes.length ?? null,
+        documentPath: document?.path ?? null,
+        documentSha256: document?.sha256 ?? null,
+        documentBytes: document?.bytes ?? null,
         documentType: document?.type ?? null,
         meta: JSON.stringify(fax.meta),
-        createdAt: new Date().toISOString(),
-      };
-      const created = db.transaction(() => {
-        if (insert.run(row).changes === 0) return false;
-        onCreated?.(byId.get(id)!);
-        return true;
-      })();
-      if (!created) return { id: find(fax.source, fax.providerId, fax.webhookId)!.id, created: false };
-      return { id, created: true };
+        createdAt: createdAt.toISOString(),
+      });
+      return info.changes === 1 ? byId.get(id) : undefined;
     },
     get: (id) => byId.get(id),
     list(filter = {}) {

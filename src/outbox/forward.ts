@@ -3,7 +3,7 @@
  * signed like every delivery (Standard Webhooks). Enqueued in the transaction that creates the
  * record, so a crash cannot store a fax and lose its forward.
  */
-import { eventKeyHash } from '../ids.js';
+import { eventKeyHash } from '../domain/ids.js';
 import type { StatusRow } from '../inbox/statuses.js';
 import { inboxView, type InboxRow } from '../inbox/store.js';
 import type { Outbox } from './queue.js';

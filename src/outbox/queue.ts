@@ -49,8 +49,9 @@ export interface AttemptOutcome {
 }
 
 export interface Outbox {
-  /** Inserts once per (event, target); `created` is false for a duplicate. Durable when it returns. */
+  /** Inserts once per (event, target); `created` is false for a duplicate. Synchronous: run it inside a commit. */
   enqueue(item: NewOutboxItem, now: number): { id: number; created: boolean };
+  has(eventKey: string, target: string): boolean;
   due(now: number, limit: number): OutboxRow[];
   nextDueAt(): number | undefined;
   markDelivered(id: number, outcome: AttemptOutcome & { responseId: string | null }, now: number): void;
@@ -106,6 +107,7 @@ export function createOutbox(db: Db): Outbox {
       if (info.changes === 1) return { id: Number(info.lastInsertRowid), created: true };
       return { id: byKey.get(item.eventKey, item.target)!.id, created: false };
     },
+    has: (eventKey, target) => byKey.get(eventKey, target) !== undefined,
     due: (now, limit) => due.all(now, limit),
     nextDueAt: () => nextDue.get()?.at ?? undefined,
     markDelivered: (id, o, now) => void delivered.run({ id, now, ...o }),

@@ -1,4 +1,4 @@
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../config/duration.js';
 
 /**
  * What to do after a delivery attempt, and when to try again (reference/webhooks.md §5).

@@ -4,11 +4,12 @@
  * leaves it pending and it is sent again after the restart (the receiver deduplicates).
  */
 import { createHash } from 'node:crypto';
+import { readFile, unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
 import path from 'node:path';
 import { writeFileDurable } from '../documents/durable-write.js';
-import { readSpoolFile } from '../documents/spool-file.js';
+import { isNotFound, readSpoolFile } from '../documents/spool-file.js';
 import { tiffToPdf } from '../documents/tiff-to-pdf.js';
 import { redactUrl } from '../log/logger.js';
 import { signWebhook } from '../signing/standard-webhooks.js';
@@ -27,6 +28,8 @@ export interface WorkerOptions {
   credentials: DeliveryCredentials;
   logger: Logger;
   spoolDir: string;
+  /** Where documents of queued faxes are pinned (record-fax.ts); removed once delivered. */
+  pinDir: string;
   schedule: readonly number[];
   /** Turns a row's stored target into the URL to POST to now (see PRIMARY_TARGET). */
   resolveTarget: (stored: string) => string;
@@ -99,7 +102,7 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     const ctx = { outbox_id: row.id, webhook_id: row.webhook_id, target: redactUrl(url), attempt: row.attempts + 1 };
     let body: string;
     try {
-      body = await buildDeliveryBody(row, url, options.spoolDir, options.faxbotCopyDir);
+      body = await buildDeliveryBody(row, { spoolDir: options.spoolDir, pinDir: options.pinDir, faxbotCopyDir: options.faxbotCopyDir });
     } catch (err) {
       const error = `document unavailable: ${(err as Error).message}`;
       outbox.markDead(row.id, { status: null, error, response: null }, now());
@@ -145,6 +148,11 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
       outbox.markDelivered(row.id, { ...outcome, responseId: responseId(responseText) }, now());
       options.onOutcome?.('delivered');
       log.info({ ...ctx, status, latency_ms }, 'outbox.delivered');
+      if (row.tiff_path && isPinned(row.tiff_path, options.pinDir)) {
+        await unlink(row.tiff_path).catch((err: unknown) => {
+          if (!isNotFound(err)) log.warn({ outbox_id: row.id, err: String(err) }, 'outbox.unpin_failed');
+        });
+      }
     } else if (verdict.action === 'dead') {
       outbox.markDead(row.id, outcome, now());
       options.onOutcome?.('dead');
@@ -200,34 +208,35 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
 }
 
 /**
- * The exact bytes to sign and send. Forwarded events go as stored. For the primary target, a
- * receiver on another host cannot read our spool path, so it also gets the TIFF (checked against
- * the digest taken when Asterisk was acknowledged); a Faxbot gets a path to a PDF copy of its
- * own instead, because its Ghostscript cannot read TIFF and its retention deletes that file.
+ * The exact bytes to sign and send. Forwarded events go as stored. The primary target gets the
+ * TIFF itself (it may be on another host, and the spool may have been cleaned since the ack),
+ * checked against the digest taken when Asterisk was acknowledged; a Faxbot gets a path to a
+ * PDF copy of its own instead, because its Ghostscript cannot read TIFF and its retention
+ * deletes that file.
  */
 export async function buildDeliveryBody(
   row: Pick<OutboxRow, 'target' | 'body' | 'tiff_path' | 'tiff_sha256' | 'webhook_id'>,
-  url: string,
-  spoolDir: string,
-  faxbotCopyDir?: string,
+  dirs: { spoolDir: string; pinDir: string; faxbotCopyDir?: string },
 ): Promise<string> {
   if (row.target !== PRIMARY_TARGET) return row.body;
-  if (!faxbotCopyDir && (isLoopbackUrl(url) || !row.tiff_path)) return row.body;
-  if (!row.tiff_path) throw new Error('a Faxbot target cannot record a fax without a document (failed reception)');
-  const file = await readSpoolFile(spoolDir, row.tiff_path);
-  const sha256 = createHash('sha256').update(file.bytes).digest('hex');
+  if (!row.tiff_path) {
+    if (dirs.faxbotCopyDir) throw new Error('a Faxbot target cannot record a fax without a document (failed reception)');
+    return row.body;
+  }
+  // Rows queued before documents were pinned still name the spool file.
+  const bytes = isPinned(row.tiff_path, dirs.pinDir) ? await readFile(row.tiff_path) : (await readSpoolFile(dirs.spoolDir, row.tiff_path)).bytes;
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
   if (row.tiff_sha256 && sha256 !== row.tiff_sha256) throw new Error(`TIFF changed since it was received: ${row.tiff_path}`);
-  if (faxbotCopyDir) {
-    const copy = path.join(faxbotCopyDir, `${row.webhook_id}.pdf`);
-    await writeFileDurable(copy, tiffToPdf(file.bytes));
+  if (dirs.faxbotCopyDir) {
+    const copy = path.join(dirs.faxbotCopyDir, `${row.webhook_id}.pdf`);
+    await writeFileDurable(copy, tiffToPdf(bytes));
     return JSON.stringify({ ...JSON.parse(row.body), tiff_path: copy });
   }
-  return JSON.stringify({ ...JSON.parse(row.body), tiff_sha256: sha256, tiff_base64: file.bytes.toString('base64') });
+  return JSON.stringify({ ...JSON.parse(row.body), tiff_sha256: sha256, tiff_base64: bytes.toString('base64') });
 }
 
-function isLoopbackUrl(url: string): boolean {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+function isPinned(file: string, pinDir: string): boolean {
+  return path.dirname(file) === pinDir;
 }
 
 async function readLimited(body: AsyncIterable<Buffer> & { dump?: () => Promise<void> }, limit: number): Promise<string> {

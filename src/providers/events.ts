@@ -1,8 +1,10 @@
 /**
- * What a provider route turns a request into, whatever the provider or scheme. Providers only
- * verify and parse; the HTTP layer stores these.
+ * What a provider route turns a request into, whatever the provider or scheme, and the small
+ * checks every provider shares. Providers only verify and parse; inbox/ingest.ts stores.
  */
-import type { InboundFax } from '../inbox/store.js';
+import { createHmac } from 'node:crypto';
+import type { DocumentSource, InboundFax, OutboundStatus } from '../domain/fax.js';
+import { matchesAny } from '../signing/constant-time.js';
 
 export type Verdict<T> = { ok: true; value: T } | { ok: false; status: 400 | 401; message: string };
 
@@ -18,33 +20,12 @@ export function unauthorized(message: string): { ok: false; status: 401; message
   return { ok: false, status: 401, message };
 }
 
-/** Where a received document is: in the request, behind a seed-shaped `file_url`, or absent. */
-export type DocumentSource = { kind: 'inline'; bytes: Buffer } | { kind: 'url'; url: string } | { kind: 'none' };
-
-export type NormalizedStatus = 'queued' | 'in_progress' | 'success' | 'failed' | 'unknown';
-
-export const FINAL_STATUSES: readonly NormalizedStatus[] = ['success', 'failed'];
-
-/** The status of a fax someone sent out through a provider, keyed by our job id. */
-export interface OutboundStatus {
-  provider: 'phaxio' | 'sinch';
-  jobId: string;
-  providerFaxId: string;
-  /** `fax_completed`, `FAX_COMPLETED`, `seed`, ... */
-  event: string;
-  status: NormalizedStatus;
-  providerStatus: string | null;
-  pages: number | null;
-  errorType: string | null;
-  errorCode: string | null;
-  errorMessage: string | null;
-  receivedAt: string;
-}
-
 export type ProviderEvent =
   | { kind: 'inbound_fax'; fax: InboundFax; document: DocumentSource }
   | { kind: 'outbound_status'; status: OutboundStatus }
-  | { kind: 'ignored'; reason: string };
+  | { kind: 'ignored'; reason: string }
+  /** `faxbridge check`'s signed probe: answered, never stored. */
+  | { kind: 'probe' };
 
 /** Provider page counts arrive as numbers or numeric strings. */
 export function toPages(v: unknown): number | null {
@@ -105,4 +86,34 @@ export function validTime(v: unknown): string | null {
 /** Drops null and undefined members, so stored metadata holds only what the provider sent. */
 export function compact(o: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
+}
+
+/** The body as a JSON object. */
+export function jsonObject(raw: Buffer): Verdict<Record<string, unknown>> {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return bad('Body is not valid JSON');
+  }
+  return isObject(doc) ? ok(doc) : bad('Body must be a JSON object');
+}
+
+/** A base64 document field, decoded; `name` is the field's name for the message. */
+export function base64Document(text: string, name: string): Verdict<Buffer> {
+  if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(text)) return bad(`${name} is not base64`);
+  return ok(Buffer.from(text, 'base64'));
+}
+
+/** A page count that is absent (null) or a whole number; anything else is refused. */
+export function optionalPages(v: unknown, name: string): Verdict<number | null> {
+  if (v === undefined || v === null || v === '') return ok(null);
+  const pages = toPages(v);
+  return pages === null ? bad(`${name} must be a whole number`) : ok(pages);
+}
+
+/** The seed schemes' signature: hex HMAC-SHA256 of the raw body, under any accepted key. */
+export function hmacSha256Matches(raw: Buffer, signature: string | undefined, keys: readonly string[]): boolean {
+  const expected = keys.map((k) => createHmac('sha256', k).update(raw).digest('hex'));
+  return matchesAny((signature ?? '').trim().toLowerCase(), expected);
 }

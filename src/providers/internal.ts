@@ -1,13 +1,20 @@
 /**
  * `POST /_internal/asterisk/inbound`: the seed contract (X-Internal-Secret + flat JSON) plus
  * faxbridge's Standard Webhooks signature and `tiff_base64` (reference/faxbot.md §1, webhooks.md §1).
- * Verify and parse only; storing is the caller's job.
+ * Verify and parse only; storing is inbox/ingest.ts's job. `internalFax` is also how a fax
+ * recorded locally from the AGI route becomes a record, so both paths store the same thing.
  */
 import { createHash } from 'node:crypto';
+import type { DocumentSource, InboundFax } from '../domain/fax.js';
 import { matchesAny } from '../signing/constant-time.js';
 import { verifyWebhook } from '../signing/standard-webhooks.js';
-import type { InboundFax } from '../inbox/store.js';
-import { bad, toPages, validTime, type Verdict } from './events.js';
+import { bad, base64Document, jsonObject, ok, optionalPages, validTime, type ProviderEvent, type Verdict } from './events.js';
+import { header, type ProviderRoute } from './route.js';
+
+export const ASTERISK_INBOUND_PATH = '/_internal/asterisk/inbound';
+
+/** Largest body on the internal route (it may carry `tiff_base64`). */
+export const INTERNAL_BODY_LIMIT = 32 * 1024 * 1024;
 
 export interface InternalCredentials {
   /** Accepted `X-Internal-Secret` values (current and, during a rotation, previous). */
@@ -53,34 +60,26 @@ export function checkSignature(
   return { ok: false, status: 401, message };
 }
 
-/** Where the document is: a path in the spool (same host), the bytes themselves, or nowhere. */
-export type InternalDocument =
-  | { kind: 'spool'; path: string }
-  | { kind: 'inline'; bytes: Buffer }
-  | { kind: 'none' };
-
 export interface InternalFax {
   fax: InboundFax;
-  document: InternalDocument;
+  document: DocumentSource;
 }
 
 const MAX_STRING = 1024;
+const STRING_FIELDS = ['tiff_path', 'to_number', 'from_number', 'faxstatus', 'faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'received_at', 'tiff_sha256', 'tiff_base64'];
 
 export function parseInternalBody(raw: Buffer, webhookId: string | null): Verdict<InternalFax> {
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return bad('Body is not valid JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad('Body must be a JSON object');
-  const b = body as Record<string, unknown>;
+  const body = jsonObject(raw);
+  return body.ok ? internalFax(body.value, webhookId) : body;
+}
 
+/** The body's fields (parsed JSON, or an event's delivery fields) as a record and its document. */
+export function internalFax(b: Readonly<Record<string, unknown>>, webhookId: string | null): Verdict<InternalFax> {
   const missing = ['tiff_path', 'uniqueid'].filter((k) => !(k in b) || b[k] === '');
   if (missing.length) return bad(`Missing required field(s): ${missing.join(', ')}`);
 
   const strings: Record<string, string | null> = {};
-  for (const key of ['tiff_path', 'to_number', 'from_number', 'faxstatus', 'faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'received_at', 'tiff_sha256', 'tiff_base64']) {
+  for (const key of STRING_FIELDS) {
     const v = b[key];
     if (v === undefined || v === null) strings[key] = null;
     else if (typeof v !== 'string') return bad(`Field ${key} must be a string`);
@@ -91,53 +90,45 @@ export function parseInternalBody(raw: Buffer, webhookId: string | null): Verdic
   if ((typeof uniqueid !== 'string' && typeof uniqueid !== 'number') || String(uniqueid).length > 150) {
     return bad('Field uniqueid must be a string');
   }
-  const pages = parseFaxpages(b['faxpages']);
-  if (pages === 'invalid') return bad('Field faxpages must be a whole number');
+  // Faxbot takes an int or a numeric string ("2" is what its dialplan sends).
+  const pages = optionalPages(b['faxpages'], 'Field faxpages');
+  if (!pages.ok) return pages;
 
   const document = pickDocument(strings);
   if (!document.ok) return document;
 
   const faxstatus = strings['faxstatus'] ?? null;
   const failed = faxstatus !== null && /^(failed|failure|error)$/i.test(faxstatus);
-  return {
-    ok: true,
-    value: {
-      fax: {
-        source: 'asterisk',
-        providerId: String(uniqueid),
-        webhookId,
-        from: strings['from_number'] ?? null,
-        to: strings['to_number'] ?? null,
-        status: failed ? 'failed' : 'received',
-        providerStatus: faxstatus ?? null,
-        pages,
-        receivedAt: validTime(strings['received_at']) ?? new Date().toISOString(),
-        meta: pick(b, ['faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'faxmode', 'bitrate', 'resolution', 'tiff_pages', 'tiff_problem', 'via', 'tiff_path']),
-      },
-      document: document.value,
+  return ok({
+    fax: {
+      source: 'asterisk',
+      providerId: String(uniqueid),
+      webhookId,
+      from: strings['from_number'] ?? null,
+      to: strings['to_number'] ?? null,
+      status: failed ? 'failed' : 'received',
+      providerStatus: faxstatus ?? null,
+      pages: pages.value,
+      receivedAt: validTime(strings['received_at']) ?? new Date().toISOString(),
+      meta: pick(b, ['faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'faxmode', 'bitrate', 'resolution', 'tiff_pages', 'tiff_problem', 'via', 'tiff_path']),
     },
-  };
+    document: document.value,
+  });
 }
 
-function pickDocument(s: Record<string, string | null>): Verdict<InternalDocument> {
+function pickDocument(s: Record<string, string | null>): Verdict<DocumentSource> {
   const b64 = s['tiff_base64'];
   if (b64) {
-    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(b64)) return bad('Field tiff_base64 is not base64');
-    const bytes = Buffer.from(b64, 'base64');
+    const bytes = base64Document(b64, 'Field tiff_base64');
+    if (!bytes.ok) return bytes;
     const declared = s['tiff_sha256'];
     if (!declared) return bad('Field tiff_sha256 is required with tiff_base64');
-    const actual = createHash('sha256').update(bytes).digest('hex');
+    const actual = createHash('sha256').update(bytes.value).digest('hex');
     if (actual !== declared.toLowerCase()) return bad('tiff_sha256 does not match tiff_base64');
-    return { ok: true, value: { kind: 'inline', bytes } };
+    return ok({ kind: 'inline', bytes: bytes.value });
   }
   const p = s['tiff_path'];
-  return { ok: true, value: p ? { kind: 'spool', path: p } : { kind: 'none' } };
-}
-
-/** Faxbot takes an int or a numeric string ("2" is what its dialplan sends). */
-function parseFaxpages(v: unknown): number | null | 'invalid' {
-  if (v === undefined || v === null || v === '') return null;
-  return toPages(v) ?? 'invalid';
+  return ok(p ? { kind: 'spool', path: p } : { kind: 'none' });
 }
 
 function pick(b: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
@@ -151,4 +142,30 @@ export const PROBE_BODY = '{"faxbridge_probe":true}';
 
 export function isProbe(raw: Buffer): boolean {
   return raw.toString('utf8') === PROBE_BODY;
+}
+
+/** The internal route as a provider route: secret first, then signature, probe, parse. */
+export function internalRoutes(credentials: () => InternalCredentials, nowSeconds: () => number): ProviderRoute[] {
+  return [
+    {
+      path: ASTERISK_INBOUND_PATH,
+      bodyLimit: INTERNAL_BODY_LIMIT,
+      accepts: ['tiff'],
+      checkHeaders: (req) => checkInternalSecret(header(req.headers['x-internal-secret']), credentials()),
+      receive(req, raw): Verdict<ProviderEvent> {
+        if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return bad('Content-Type must be application/json');
+        const h = req.headers;
+        const signed = checkSignature(
+          { id: header(h['webhook-id']), timestamp: header(h['webhook-timestamp']), signature: header(h['webhook-signature']) },
+          raw,
+          credentials(),
+          nowSeconds(),
+        );
+        if (!signed.ok) return signed;
+        if (isProbe(raw)) return ok({ kind: 'probe' });
+        const parsed = parseInternalBody(raw, signed.value.webhookId);
+        return parsed.ok ? ok({ kind: 'inbound_fax', ...parsed.value }) : parsed;
+      },
+    },
+  ];
 }

@@ -4,23 +4,25 @@
  * and the files' SHA-1s, key PHAXIO_CALLBACK_TOKEN). A 64-hex header is the seed, 40-hex the real.
  */
 import { createHash, createHmac } from 'node:crypto';
+import type { DocumentSource, NormalizedStatus } from '../domain/fax.js';
 import { matchesAny } from '../signing/constant-time.js';
 import {
   bad,
   compact,
+  hmacSha256Matches,
   inboundFaxEvent,
   isObject,
+  jsonObject,
   ok,
-  toPages,
+  optionalPages,
   toText,
   unauthorized,
-  type DocumentSource,
-  type NormalizedStatus,
   type ProviderEvent,
   type Verdict,
   validTime,
 } from './events.js';
 import { field, FormBodyError, isFormBody, mediaType, parseFormBody, type FormBody } from './form-body.js';
+import type { ProviderRoute, RequestParts } from './route.js';
 
 export interface PhaxioCredentials {
   /** Seed scheme keys. */
@@ -50,10 +52,6 @@ export function phaxioScheme(signature: string | undefined, c: PhaxioCredentials
     return ok('real');
   }
   return unauthorized('Invalid Phaxio signature');
-}
-
-function verifySeed(raw: Buffer, signature: string, secrets: readonly string[]): boolean {
-  return matchesAny(signature, secrets.map((s) => createHmac('sha256', s).update(raw).digest('hex')));
 }
 
 /** URL, then each field as name+value sorted by name, then each file as name+sha1(bytes) sorted by name. */
@@ -97,7 +95,7 @@ export function verifyPhaxio(
   pathAndQuery: string,
   c: PhaxioCredentials,
 ): Verdict<FormBody | null> {
-  if (scheme === 'seed') return verifySeed(raw, signature, c.apiSecrets) ? ok(null) : unauthorized('Invalid Phaxio signature');
+  if (scheme === 'seed') return hmacSha256Matches(raw, signature, c.apiSecrets) ? ok(null) : unauthorized('Invalid Phaxio signature');
   if (!isFormBody(contentType)) return unauthorized('Invalid Phaxio signature');
   let form: FormBody;
   try {
@@ -170,9 +168,8 @@ export function parsePhaxioCallback(
   const tags = isObject(fax['tags']) ? fax['tags'] : {};
   const jobId = jobIdFromQuery || toText(tags['job_id']);
   if (!jobId) return bad('Phaxio callback has no job_id (query parameter or fax.tags.job_id)');
-  if (fax['num_pages'] !== undefined && fax['num_pages'] !== null && toPages(fax['num_pages']) === null) {
-    return bad('fax num_pages must be a whole number');
-  }
+  const pages = optionalPages(fax['num_pages'], 'fax num_pages');
+  if (!pages.ok) return pages;
   const providerStatus = toText(fax['status']);
   return ok({
     kind: 'outbound_status',
@@ -183,7 +180,7 @@ export function parsePhaxioCallback(
       event,
       status: normalizePhaxioStatus(providerStatus),
       providerStatus,
-      pages: toPages(fax['num_pages']),
+      pages: pages.value,
       errorType: toText(fax['error_type']),
       errorCode: toText(fax['error_id'] ?? fax['error_code']),
       errorMessage: toText(fax['error_message']),
@@ -220,13 +217,9 @@ export function parsePhaxioInbound(
     return inbound(flat, url ? { kind: 'url', url } : { kind: 'none' }, now, body);
   }
   if (mediaType(contentType) !== 'application/json') return bad('Phaxio inbound body must be JSON or multipart');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return bad('Body is not valid JSON');
-  }
-  if (!isObject(doc)) return bad('Body must be a JSON object');
+  const parsed = jsonObject(raw);
+  if (!parsed.ok) return parsed;
+  const doc = parsed.value;
   const fax = isObject(doc['fax']) ? doc['fax'] : doc;
   const url = toText(fax['file_url'] ?? doc['file_url'] ?? fax['media_url'] ?? fax['pdf_url']);
   return inbound(fax, url ? { kind: 'url', url } : { kind: 'none' }, now, null);
@@ -240,9 +233,8 @@ function inbound(
 ): Verdict<ProviderEvent> {
   const id = toText(fax['id']);
   if (!id) return bad('Phaxio inbound fax has no id');
-  if (fax['num_pages'] !== undefined && fax['num_pages'] !== null && toPages(fax['num_pages']) === null) {
-    return bad('fax num_pages must be a whole number');
-  }
+  const pages = optionalPages(fax['num_pages'], 'fax num_pages');
+  if (!pages.ok) return pages;
   const direction = toText(fax['direction']);
   if (direction && direction !== 'received') return bad(`Phaxio inbound fax has direction ${direction}`);
   const providerStatus = toText(fax['status']);
@@ -254,7 +246,7 @@ function inbound(
       to: toText(fax['to_number'] ?? fax['to']),
       providerStatus,
       failed: ['failure', 'error', 'partialsuccess'].includes((providerStatus ?? '').toLowerCase()),
-      pages: toPages(fax['num_pages']),
+      pages: pages.value,
       receivedAt: validTime(fax['completed_at']) ?? now.toISOString(),
       meta: compact({
         caller_name: toText(fax['caller_name']),
@@ -285,4 +277,43 @@ function parseFaxJson(text: string | undefined): Record<string, unknown> | null 
   } catch {
     return null;
   }
+}
+
+/** `/phaxio-callback` (statuses of faxes sent out) and `/phaxio-inbound` (received faxes). */
+export function phaxioRoutes(credentials: () => PhaxioCredentials): ProviderRoute[] {
+  const checkHeaders = (req: RequestParts): Verdict<null> => {
+    const scheme = phaxioScheme(signatureHeader(req.headers), credentials());
+    return scheme.ok ? ok(null) : scheme;
+  };
+  function verified(req: RequestParts, raw: Buffer): Verdict<{ scheme: PhaxioScheme; form: FormBody | null }> {
+    const c = credentials();
+    const signature = signatureHeader(req.headers);
+    const scheme = phaxioScheme(signature, c);
+    if (!scheme.ok) return scheme;
+    const form = verifyPhaxio(scheme.value, signature!, raw, req.headers['content-type'], req.url, c);
+    return form.ok ? ok({ scheme: scheme.value, form: form.value }) : form;
+  }
+  return [
+    {
+      path: '/phaxio-callback',
+      accepts: [],
+      checkHeaders,
+      receive(req, raw, now) {
+        const v = verified(req, raw);
+        if (!v.ok) return v;
+        const q = req.query['job_id'];
+        const jobId = typeof q === 'string' && q.trim() ? q.trim() : undefined;
+        return parsePhaxioCallback(v.value.scheme, raw, req.headers['content-type'], v.value.form, jobId, now);
+      },
+    },
+    {
+      path: '/phaxio-inbound',
+      accepts: ['pdf', 'tiff'],
+      checkHeaders,
+      receive(req, raw, now) {
+        const v = verified(req, raw);
+        return v.ok ? parsePhaxioInbound(v.value.scheme, raw, req.headers['content-type'], v.value.form, now) : v;
+      },
+    },
+  ];
 }

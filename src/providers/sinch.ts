@@ -4,24 +4,27 @@
  * (`INCOMING_FAX` / `FAX_COMPLETED`, multipart or JSON with a base64 file; Basic auth only).
  * Fails closed: with no credential configured the route refuses everyone unless opened explicitly.
  */
-import { createHmac } from 'node:crypto';
+import type { DocumentSource, NormalizedStatus } from '../domain/fax.js';
 import { matchesAny, safeEqual } from '../signing/constant-time.js';
 import {
   bad,
+  base64Document,
   compact,
+  hmacSha256Matches,
   inboundFaxEvent,
   isObject,
+  jsonObject,
   ok,
+  optionalPages,
   toPages,
   toText,
   unauthorized,
-  type DocumentSource,
-  type NormalizedStatus,
   type ProviderEvent,
   type Verdict,
   validTime,
 } from './events.js';
 import { field, FormBodyError, mediaType, parseFormBody } from './form-body.js';
+import { header, type ProviderRoute } from './route.js';
 
 export interface SinchCredentials {
   basicUser: string | undefined;
@@ -58,8 +61,7 @@ export function checkSinchHeaders(authorization: string | undefined, signature: 
 /** The seed signature, on the raw bytes, once the body is read. */
 export function verifySinchSignature(raw: Buffer, signature: string | undefined, c: SinchCredentials): Verdict<null> {
   if (c.hmacSecrets.length === 0) return ok(null);
-  const expected = c.hmacSecrets.map((s) => createHmac('sha256', s).update(raw).digest('hex'));
-  return matchesAny((signature ?? '').trim().toLowerCase(), expected) ? ok(null) : unauthorized('Invalid signature');
+  return hmacSha256Matches(raw, signature, c.hmacSecrets) ? ok(null) : unauthorized('Invalid signature');
 }
 
 function normalizeSinchStatus(raw: string | null): NormalizedStatus {
@@ -119,20 +121,17 @@ function readEnvelope(raw: Buffer, contentType: string | undefined): Verdict<Sin
     });
   }
   if (type !== 'application/json') return bad('Sinch body must be JSON or multipart/form-data');
-  let doc: unknown;
-  try {
-    doc = JSON.parse(raw.toString('utf8'));
-  } catch {
-    return bad('Body is not valid JSON');
-  }
-  if (!isObject(doc)) return bad('Body must be a JSON object');
+  const parsed = jsonObject(raw);
+  if (!parsed.ok) return parsed;
+  const doc = parsed.value;
   const files = Array.isArray(doc['files']) ? doc['files'] : [];
   const first = files.find(isObject);
   const b64 = toText(doc['file']) ?? (first ? toText(first['file']) : null);
   let file: DocumentSource = { kind: 'none' };
   if (b64) {
-    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(b64)) return bad('file is not base64');
-    file = { kind: 'inline', bytes: Buffer.from(b64, 'base64') };
+    const bytes = base64Document(b64, 'file');
+    if (!bytes.ok) return bytes;
+    file = { kind: 'inline', bytes: bytes.value };
   }
   return ok({ event: toText(doc['event']), fax: isObject(doc['fax']) ? doc['fax'] : null, file, flat: doc });
 }
@@ -181,8 +180,8 @@ function realEvent(event: string, fax: Record<string, unknown>, file: DocumentSo
 function seedEvent(flat: Record<string, unknown>, now: Date): Verdict<ProviderEvent> {
   const id = toText(flat['id'] ?? flat['fax_id']);
   if (!id) return bad('Sinch seed fax has no id');
-  const pagesRaw = flat['num_pages'] ?? flat['pages'];
-  if (pagesRaw !== undefined && pagesRaw !== null && toPages(pagesRaw) === null) return bad('num_pages must be a whole number');
+  const pages = optionalPages(flat['num_pages'] ?? flat['pages'], 'num_pages');
+  if (!pages.ok) return pages;
   const url = toText(flat['file_url'] ?? flat['media_url']);
   const providerStatus = toText(flat['status']);
   return inboundFaxEvent(
@@ -193,10 +192,25 @@ function seedEvent(flat: Record<string, unknown>, now: Date): Verdict<ProviderEv
       to: toText(flat['to'] ?? flat['to_number']),
       providerStatus,
       failed: ['failed', 'failure'].includes((providerStatus ?? '').toLowerCase()),
-      pages: toPages(pagesRaw),
+      pages: pages.value,
       receivedAt: now.toISOString(),
       meta: {},
     },
     url ? { kind: 'url', url } : { kind: 'none' },
   );
+}
+
+/** `/sinch-inbound`: received faxes and statuses of faxes sent out, both schemes. */
+export function sinchRoutes(credentials: () => SinchCredentials): ProviderRoute[] {
+  return [
+    {
+      path: '/sinch-inbound',
+      accepts: ['pdf', 'tiff'],
+      checkHeaders: (req) => checkSinchHeaders(header(req.headers.authorization), header(req.headers['x-sinch-signature']), credentials()),
+      receive(req, raw, now) {
+        const signed = verifySinchSignature(raw, header(req.headers['x-sinch-signature']), credentials());
+        return signed.ok ? parseSinch(raw, req.headers['content-type'], now) : signed;
+      },
+    },
+  ];
 }

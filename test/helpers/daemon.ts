@@ -3,8 +3,8 @@ import { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resolveConfig, type RawOptions } from '../../src/config.js';
-import { startDaemon, type Daemon, type DaemonOverrides } from '../../src/daemon.js';
+import { resolveConfig, type RawOptions } from '../../src/config/config.js';
+import { startDaemon, type Daemon, type DaemonOverrides } from '../../src/app/daemon.js';
 import { createLogger, type Logger } from '../../src/log/logger.js';
 
 export interface LogLine {

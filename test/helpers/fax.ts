@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { simulateFax, type SimulateResult } from '../../src/simulate.js';
+import { simulateFax, type SimulateResult } from '../../src/asterisk/simulate.js';
 import { ASTERISK } from './fixtures.js';
 
 /**

@@ -2,8 +2,8 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { request } from 'undici';
-import type { RawOptions } from '../../src/config.js';
-import type { DaemonOverrides } from '../../src/daemon.js';
+import type { RawOptions } from '../../src/config/config.js';
+import type { DaemonOverrides } from '../../src/app/daemon.js';
 import { startTestDaemon, type TestDaemon } from './daemon.js';
 import { PROVIDERS, PROVIDER_SECRETS, type HttpFixture } from './fixtures.js';
 

@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** `shared/` sits beside the checkout: ../shared from the repository root. */
+/** Recorded fixtures live in the repository (test/fixtures/README.md says where they come from). */
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const SHARED = process.env['FAXBRIDGE_SHARED_DIR'] ?? path.resolve(repoRoot, '..', 'shared');
-export const ASTERISK = path.join(SHARED, 'fixtures', 'asterisk');
-export const PROVIDERS = path.join(SHARED, 'fixtures', 'providers');
+export const FIXTURES = path.join(repoRoot, 'test', 'fixtures');
+export const ASTERISK = path.join(FIXTURES, 'asterisk');
+export const PROVIDERS = path.join(FIXTURES, 'providers');
 
 export interface Exchange {
   send: string;

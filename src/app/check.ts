@@ -1,0 +1,137 @@
+/**
+ * `faxbridge check`: the configuration as the daemon would run it, secrets masked, and every
+ * problem a sysadmin can fix before starting it. Reads only; creates nothing.
+ */
+import { constants } from 'node:fs';
+import { access, readFile, stat } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import { request } from 'undici';
+import { connectableHost, SECRET_NAMES, type Config, type ListenAddress } from '../config/config.js';
+import { redactUrl } from '../log/logger.js';
+import { ASTERISK_INBOUND_PATH, PROBE_BODY } from '../providers/internal.js';
+import { generatedSecretPath } from '../config/secrets.js';
+import { signingKey, signWebhook } from '../signing/standard-webhooks.js';
+import { configFindings } from './findings.js';
+
+export interface CheckReport {
+  settings: Array<[string, string]>;
+  ok: string[];
+  problems: string[];
+}
+
+const GENERATED_FILES: Record<string, string> = {
+  ASTERISK_INBOUND_SECRET: 'internal-secret',
+  FAXBRIDGE_WEBHOOK_SECRET: 'webhook-secret',
+  FAXBRIDGE_API_KEY: 'api-key',
+};
+
+export async function runCheck(config: Config): Promise<CheckReport> {
+  const report: CheckReport = { settings: [], ok: [], problems: [] };
+  const good = (m: string) => report.ok.push(m);
+  const bad = (m: string) => report.problems.push(m);
+
+  const generated: Record<string, string | undefined> = {};
+  for (const [name, file] of Object.entries(GENERATED_FILES)) {
+    generated[name] = await readFile(generatedSecretPath(config.dataDir, file), 'utf8').then((t) => t.trim() || undefined, () => undefined);
+  }
+  report.settings.push(
+    ['agi-listen', `${config.agiListen.host}:${config.agiListen.port}`],
+    ['http-listen', `${config.httpListen.host}:${config.httpListen.port}`],
+    ['data-dir', config.dataDir],
+    ['spool-dir', config.spoolDir],
+    ['target', config.target ? `${redactUrl(config.target)} (${config.targetKind})` : "this daemon's own receiver"],
+    ['public-url', config.publicUrl ?? '(not set)'],
+    ['file-url-hosts', config.fileUrlHosts.join(',')],
+    ['forward-url', config.forwardUrls.map(redactUrl).join(', ') || '(none)'],
+    ['retention-days', config.retentionDays ? String(config.retentionDays) : '0 (keep for ever)'],
+    ['retry-schedule', config.retrySchedule.map((ms) => `${ms / 1000}s`).join(',')],
+  );
+  for (const name of SECRET_NAMES) {
+    const slots = config.secrets[name];
+    const where = slots.map((s, i) => `${i ? 'previous ' : ''}${s.file ? `file ${s.file}` : 'environment'}`).join(', ');
+    const shown = slots.length ? `**** (${where})` : name in generated ? (generated[name] ? `**** (generated, ${generatedSecretPath(config.dataDir, GENERATED_FILES[name]!)})` : '(not set: generated on first start)') : '(not set)';
+    report.settings.push([name, shown]);
+  }
+
+  await checkDirs(config, good, bad);
+  const running = await runningDaemon(config.httpListen);
+  for (const [flag, addr] of [['--agi-listen', config.agiListen], ['--http-listen', config.httpListen]] as const) {
+    const free = await portFree(addr);
+    if (free === true) good(`${flag} ${addr.host}:${addr.port} is free`);
+    else if (running) good(`${flag} ${addr.host}:${addr.port} is in use by a running faxbridge`);
+    else bad(`${flag} ${addr.host}:${addr.port}: ${free}`);
+  }
+
+  const secret = config.secrets.ASTERISK_INBOUND_SECRET[0]?.value ?? generated['ASTERISK_INBOUND_SECRET'];
+  const signing = [config.secrets.FAXBRIDGE_WEBHOOK_SECRET[0]?.value ?? generated['FAXBRIDGE_WEBHOOK_SECRET']].filter((v): v is string => Boolean(v));
+  const target = config.target ?? (running ? `http://${connectableHost(config.httpListen.host)}:${config.httpListen.port}${ASTERISK_INBOUND_PATH}` : undefined);
+  if (!target) good("target: this daemon's own receiver (not running now, so not probed)");
+  else await probeTarget(target, secret, signing, good, bad);
+  for (const f of configFindings(config)) (f.severity === 'problem' ? bad : good)(f.text);
+  return report;
+}
+
+async function checkDirs(config: Config, good: (m: string) => void, bad: (m: string) => void): Promise<void> {
+  const spool = await stat(config.spoolDir).catch(() => undefined);
+  if (!spool?.isDirectory()) bad(`spool dir ${config.spoolDir} does not exist (--spool-dir; Asterisk's FAXFILE directory)`);
+  else if (!(await can(config.spoolDir, constants.R_OK | constants.X_OK))) bad(`spool dir ${config.spoolDir} is not readable by this user (add it to the asterisk group)`);
+  else if (!(await can(config.spoolDir, constants.W_OK))) bad(`spool dir ${config.spoolDir} is not writable by this user: fallback markers cannot be removed once delivered`);
+  else good(`spool dir ${config.spoolDir} is readable and writable`);
+
+  const data = await stat(config.dataDir).catch(() => undefined);
+  if (data && !data.isDirectory()) bad(`data dir ${config.dataDir} is not a directory`);
+  else if (data && !(await can(config.dataDir, constants.W_OK))) bad(`data dir ${config.dataDir} is not writable by this user`);
+  else if (!data && !(await can(path.dirname(config.dataDir), constants.W_OK))) bad(`data dir ${config.dataDir} does not exist and cannot be created`);
+  else good(`data dir ${config.dataDir} is ${data ? 'writable' : 'creatable'}`);
+}
+
+async function can(file: string, mode: number): Promise<boolean> {
+  return access(file, mode).then(() => true, () => false);
+}
+
+/** `true`, or why the port cannot be bound. */
+function portFree(addr: ListenAddress): Promise<true | string> {
+  if (addr.port === 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' ? 'the port is in use' : `cannot bind (${err.code})`));
+    server.listen(addr.port, addr.host, () => server.close(() => resolve(true)));
+  });
+}
+
+async function runningDaemon(addr: ListenAddress): Promise<boolean> {
+  if (addr.port === 0) return false;
+  try {
+    const res = await request(`http://${connectableHost(addr.host)}:${addr.port}/healthz`, { signal: AbortSignal.timeout(2000) });
+    const body = (await res.body.json()) as { agi?: unknown; outbox?: unknown };
+    return res.statusCode === 200 && body.agi !== undefined && body.outbox !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+async function probeTarget(target: string, secret: string | undefined, signing: string[], good: (m: string) => void, bad: (m: string) => void): Promise<void> {
+  const id = `probe_${Date.now()}`;
+  const ts = Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'webhook-id': id,
+    'webhook-timestamp': String(ts),
+    'webhook-signature': signWebhook(signing.map(signingKey), id, ts, PROBE_BODY),
+  };
+  if (secret) headers['x-internal-secret'] = secret;
+  const shown = redactUrl(target);
+  try {
+    const res = await request(target, { method: 'POST', headers, body: PROBE_BODY, signal: AbortSignal.timeout(10_000) });
+    await res.body.dump();
+    const code = res.statusCode;
+    if (code >= 200 && code < 300) good(`target ${shown} accepts our secret and signature`);
+    else if (code === 400 || code === 422) good(`target ${shown} is reachable and accepts our secret (it answered ${code} to the probe body, as Faxbot does)`);
+    else if (code === 401 || code === 403) bad(`target ${shown} refused our credentials (${code}): check ASTERISK_INBOUND_SECRET and FAXBRIDGE_WEBHOOK_SECRET on both sides`);
+    else if (code === 404) bad(`target ${shown} answered 404: wrong URL, or inbound is disabled there (Faxbot: INBOUND_ENABLED)`);
+    else bad(`target ${shown} answered ${code}`);
+  } catch (err) {
+    bad(`target ${shown} is unreachable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * What the AGI route and the marker watcher do with a fax, by target:
+ * - this daemon's own receiver (the default): straight into the inbox, no outbox, no HTTP;
+ * - a remote target: an outbox row, with the document pinned under the data dir first, so a
+ *   cleaned spool cannot lose a fax that was acked but not yet delivered.
+ * Either way the fax is durable when the promise resolves, and only then is Asterisk acked.
+ */
+import path from 'node:path';
+import { deliveryBody, deliveryFields, type RecordFax } from '../asterisk/fax-event.js';
+import { pinDocument } from '../documents/durable-write.js';
+import { webhookIdFor } from '../domain/ids.js';
+import type { Ingest } from '../inbox/ingest.js';
+import { PRIMARY_TARGET, type Outbox } from '../outbox/queue.js';
+import { internalFax } from '../providers/internal.js';
+import type { GroupCommit } from '../store/group-commit.js';
+
+export function recordLocally(ingest: Ingest): RecordFax {
+  return async (event, document) => {
+    // The same mapping the internal route applies to the same body, so both paths store the same record.
+    const parsed = internalFax(deliveryFields(event), webhookIdFor('asterisk', event.uniqueid));
+    if (!parsed.ok) throw new Error(`unrecordable event ${event.uniqueid}: ${parsed.message}`);
+    const { created } = await ingest.receiveFax(parsed.value.fax, document);
+    return { created };
+  };
+}
+
+export function recordForDelivery(o: { outbox: Outbox; commits: GroupCommit; pinDir: string; now: () => Date; wake: () => void }): RecordFax {
+  return async (event, document) => {
+    const eventKey = `asterisk:${event.uniqueid}`;
+    if (o.outbox.has(eventKey, PRIMARY_TARGET)) return { created: false };
+    const webhookId = webhookIdFor('asterisk', event.uniqueid);
+    const tiffPath = document ? path.join(o.pinDir, `${webhookId}.tiff`) : null;
+    if (document && tiffPath) await pinDocument(document, tiffPath);
+    const { created } = await o.commits.commit(
+      () =>
+        o.outbox.enqueue(
+          { eventKey, target: PRIMARY_TARGET, webhookId, body: deliveryBody(event), tiffPath, tiffSha256: event.tiff_sha256 },
+          o.now().getTime(),
+        ),
+      { syncDir: document ? o.pinDir : undefined },
+    );
+    o.wake();
+    return { created };
+  };
+}

@@ -1,0 +1,221 @@
+/**
+ * One typed Config from flags, `FAXBRIDGE_*` environment and the `--config` file (yargs merges
+ * those, flags first), plus secrets from the seed's variable names, each also as `*_FILE`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDuration } from './duration.js';
+import { parseSchedule } from '../outbox/retry-policy.js';
+import { DEFAULT_FILE_URL_HOSTS } from '../documents/file-url.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** The secrets faxbridge reads, by their environment names (the seed's, where it has one). */
+export const SECRET_NAMES = [
+  'ASTERISK_INBOUND_SECRET',
+  'FAXBRIDGE_WEBHOOK_SECRET',
+  'FAXBRIDGE_API_KEY',
+  'PHAXIO_API_SECRET',
+  'PHAXIO_CALLBACK_TOKEN',
+  'SINCH_INBOUND_BASIC_USER',
+  'SINCH_INBOUND_BASIC_PASS',
+  'SINCH_INBOUND_HMAC_SECRET',
+] as const;
+
+export type SecretName = (typeof SECRET_NAMES)[number];
+
+/** One configured value; `file` when it came from a file, which is then watched for rotation. */
+export interface SecretSlot {
+  value: string;
+  file?: string;
+}
+
+/** Per name: the current slot, then `NAME_PREVIOUS` (accepted during a rotation). Empty: not set. */
+export type Secrets = Record<SecretName, SecretSlot[]>;
+
+export type TargetKind = 'faxbridge' | 'faxbot';
+
+export interface Config {
+  agiListen: ListenAddress;
+  httpListen: ListenAddress;
+  dataDir: string;
+  spoolDir: string;
+  /** Delivery target; undefined means this daemon's own receiver. */
+  target: string | undefined;
+  /** `faxbot`: deliver a path to a PDF copy that Faxbot may keep or delete (reference/faxbot.md §8). */
+  targetKind: TargetKind;
+  /** The public base URL providers were given (real Phaxio signs it). */
+  publicUrl: string | undefined;
+  fileUrlHosts: string[];
+  /** Every inbox event is forwarded, signed, to each of these. */
+  forwardUrls: string[];
+  sinchAllowUnauthenticated: boolean;
+  /** Body limit of the provider routes. */
+  maxBodyBytes: number;
+  /** How long a secret replaced in its file stays accepted. */
+  secretGraceMs: number;
+  /** Documents older than this many days are removed (their records stay); 0 keeps them for ever. */
+  retentionDays: number;
+  logLevel: string;
+  maxSessions: number;
+  retrySchedule: number[];
+  secrets: Secrets;
+}
+
+export const DEFAULTS = {
+  agiListen: '127.0.0.1:4573',
+  httpListen: '127.0.0.1:8080',
+  dataDir: '/var/lib/faxbridge',
+  spoolDir: '/var/spool/asterisk/fax',
+  logLevel: 'info',
+  maxSessions: 64,
+  retrySchedule: '0,5s,5m,30m,2h,5h,10h,14h,20h,24h',
+  fileUrlHosts: DEFAULT_FILE_URL_HOSTS.join(','),
+  maxBodyMb: 16,
+  secretGrace: '24h',
+  retentionDays: 30,
+} as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface RawOptions {
+  agiListen?: string;
+  httpListen?: string;
+  dataDir?: string;
+  spoolDir?: string;
+  target?: string;
+  logLevel?: string;
+  maxSessions?: number;
+  retrySchedule?: string;
+  targetKind?: string;
+  publicUrl?: string;
+  fileUrlHosts?: string;
+  forwardUrl?: string | string[];
+  sinchAllowUnauthenticated?: boolean;
+  maxBodyMb?: number;
+  secretGrace?: string;
+  retentionDays?: number;
+}
+
+export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Config {
+  const maxSessions = Number(raw.maxSessions ?? DEFAULTS.maxSessions);
+  if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new ConfigError(`--max-sessions must be a positive integer, got ${raw.maxSessions}`);
+  const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+  let retrySchedule: number[];
+  try {
+    retrySchedule = parseSchedule(raw.retrySchedule ?? DEFAULTS.retrySchedule);
+  } catch (err) {
+    throw new ConfigError(`--retry-schedule: ${(err as Error).message}`);
+  }
+  return {
+    agiListen: parseListen('--agi-listen', raw.agiListen ?? DEFAULTS.agiListen),
+    httpListen: parseListen('--http-listen', raw.httpListen ?? DEFAULTS.httpListen),
+    dataDir: path.resolve(raw.dataDir ?? env['STATE_DIRECTORY']?.split(':')[0] ?? DEFAULTS.dataDir),
+    spoolDir: path.resolve(raw.spoolDir ?? DEFAULTS.spoolDir),
+    target: raw.target ? parseTarget(raw.target) : undefined,
+    targetKind: parseTargetKind(raw.targetKind),
+    publicUrl: raw.publicUrl ? parseUrl('--public-url', raw.publicUrl).toString().replace(/\/+$/, '') : undefined,
+    fileUrlHosts: (raw.fileUrlHosts ?? DEFAULTS.fileUrlHosts).split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
+    forwardUrls: [raw.forwardUrl ?? []].flat().flatMap((u) => u.split(',')).map((u) => u.trim()).filter(Boolean).map((u) => parseUrl('--forward-url', u).toString()),
+    sinchAllowUnauthenticated: raw.sinchAllowUnauthenticated ?? false,
+    maxBodyBytes: parseMaxBody(raw.maxBodyMb),
+    secretGraceMs: parseFlagDuration('--secret-grace', raw.secretGrace ?? DEFAULTS.secretGrace),
+    retentionDays: parseRetention(raw.retentionDays),
+    logLevel,
+    maxSessions,
+    retrySchedule,
+    secrets: Object.fromEntries(SECRET_NAMES.map((name) => [name, secretSlots(env, name)])) as Secrets,
+  };
+}
+
+/** A host to connect to for a listen address: the wildcard addresses mean this machine. */
+export function connectableHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export function parseListen(flag: string, value: string): ListenAddress {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${flag} must be HOST:PORT (port 0 picks a free one), got "${value}"`);
+  return { host: m[1] ?? (m[2] || '127.0.0.1'), port };
+}
+
+function parseUrl(flag: string, value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`${flag} must be an http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`${flag} must be http or https, got "${value}"`);
+  return url;
+}
+
+function parseTarget(value: string): string {
+  const url = parseUrl('--target', value);
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/_internal/asterisk/inbound';
+  return url.toString();
+}
+
+function parseTargetKind(value: string | undefined): TargetKind {
+  if (value === undefined || value === 'faxbridge' || value === 'faxbot') return value ?? 'faxbridge';
+  throw new ConfigError(`--target-kind must be faxbridge or faxbot, got "${value}"`);
+}
+
+function parseFlagDuration(flag: string, value: string): number {
+  try {
+    return parseDuration(value);
+  } catch (err) {
+    throw new ConfigError(`${flag}: ${(err as Error).message}`);
+  }
+}
+
+function parseRetention(value: number | undefined): number {
+  const days = Number(value ?? DEFAULTS.retentionDays);
+  if (!Number.isFinite(days) || days < 0) throw new ConfigError(`--retention-days must be 0 (keep for ever) or more, got ${value}`);
+  return days;
+}
+
+function parseMaxBody(value: number | undefined): number {
+  const mb = Number(value ?? DEFAULTS.maxBodyMb);
+  if (!Number.isFinite(mb) || mb <= 0 || mb > 1024) throw new ConfigError(`--max-body-mb must be between 0 and 1024, got ${value}`);
+  return Math.round(mb * 1024 * 1024);
+}
+
+/**
+ * `NAME` and `NAME_PREVIOUS`, each from the variable itself, from the file `NAME_FILE` names, or
+ * from systemd's `$CREDENTIALS_DIRECTORY/NAME` (LoadCredential=).
+ */
+function secretSlots(env: NodeJS.ProcessEnv, name: string): SecretSlot[] {
+  return [readSecretSlot(env, name), readSecretSlot(env, `${name}_PREVIOUS`)].filter((s): s is SecretSlot => s !== undefined);
+}
+
+export function readSecretSlot(env: NodeJS.ProcessEnv, name: string): SecretSlot | undefined {
+  const credential = env['CREDENTIALS_DIRECTORY'] ? path.join(env['CREDENTIALS_DIRECTORY'], name) : undefined;
+  const file = env[`${name}_FILE`] || (credential && existsSync(credential) ? credential : undefined);
+  if (file) return { value: readSecretFile(name, file), file };
+  const value = env[name]?.trim();
+  return value ? { value } : undefined;
+}
+
+export function readSecretFile(name: string, file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read ${name}_FILE ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const value = text.trim();
+  if (!value) throw new ConfigError(`${name}_FILE ${file} is empty`);
+  return value;
+}
