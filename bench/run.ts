@@ -1,146 +1,149 @@
 /**
- * Benchmarks, each against a baseline measured in the same run on the same machine; the ratios
- * are what to compare across runs. Writes bench/results.md. Loopback only, bounded in time.
+ * The AGI hand-off and the HTTP receiver, each against baselines measured in the same run on the
+ * same machine; compare the ratios across runs, not the absolute numbers. Loopback only, bounded.
+ * Rewrites its sections of bench/RESULTS.md.
  *
- *   npm run bench
+ *   npm run bench                 (BENCH_SCALE=0.2 for a quick look)
  */
 import autocannon from 'autocannon';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
-import net, { type AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { resolveConfig } from '../src/config/config.js';
-import { startDaemon } from '../src/app/daemon.js';
-import { createLogger } from '../src/log/logger.js';
-import { replaySession } from '../test/helpers/fake-asterisk.js';
-import { ASTERISK, loadSession, withSpool } from '../test/helpers/fixtures.js';
+import { DEFAULT_MAX_SESSIONS } from '../src/agi/server.js';
+import { openDatabase } from '../src/store/db.js';
+import { percentile, runLoad, type LoadResult } from './load.js';
+import { cpuSeconds, memoryMiB, settled } from './proc.js';
+import { replaceSection, RESULTS, scratchDir } from './results.js';
+import { startServer, type ServerKind } from './servers.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const SESSIONS = Number(process.env['BENCH_SESSIONS'] ?? 300);
-const HTTP_SECONDS = Number(process.env['BENCH_HTTP_SECONDS'] ?? 5);
+const SCALE = Number(process.env['BENCH_SCALE'] ?? 1);
+const LEVELS = [
+  { concurrency: 1, sessions: Math.round(300 * SCALE) },
+  { concurrency: 50, sessions: Math.round(3000 * SCALE) },
+  { concurrency: 500, sessions: Math.round(6000 * SCALE) },
+];
+const KINDS: ServerKind[] = ['bare', 'bare+fsync', 'ding-dong', 'faxbridge'];
 
-/** The least a FastAGI server can do for this dialplan: the same 14 commands, no checks, no disk. */
-function baselineAgiServer(): Promise<{ port: number; close(): void }> {
-  const session = loadSession('success-3p');
-  const commands = session.exchanges!.map((e) => e.send);
-  const server = net.createServer((socket) => {
-    let buffered = '';
-    let header = true;
-    let i = 0;
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      if (header) {
-        const end = buffered.indexOf('\n\n');
-        if (end === -1) return;
-        buffered = buffered.slice(end + 2);
-        header = false;
-        socket.write(commands[i++]!);
-        return;
-      }
-      const nl = buffered.indexOf('\n');
-      if (nl === -1) return;
-      buffered = buffered.slice(nl + 1);
-      if (i < commands.length) socket.write(commands[i++]!);
-      else socket.end();
-    });
-    socket.on('error', () => {});
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ port: (server.address() as AddressInfo).port, close: () => server.close() })));
+interface Measured {
+  kind: ServerKind;
+  concurrency: number;
+  load: LoadResult;
+  cpuMsPerSession: number;
+  peakMiB: number;
+  /** faxbridge only: inbox rows at the end, i.e. sessions provably stored. */
+  stored: number | null;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-async function agiLatency(port: number, spool: string, unique: (i: number) => string): Promise<{ p50: number; p99: number; perSecond: number }> {
-  const template = loadSession('success-3p');
-  const times: number[] = [];
-  const start = performance.now();
-  for (let i = 0; i < SESSIONS; i++) {
-    const uid = unique(i);
-    const session = JSON.parse(JSON.stringify(template).split(template.call.uniqueid).join(uid));
-    await copyFile(path.join(ASTERISK, 'tiffs', 'success-3p.tiff'), withSpool(session.faxfile, spool));
-    const t0 = performance.now();
-    const r = await replaySession(port, session, spool);
-    times.push(performance.now() - t0);
-    if (r.mismatch) throw new Error(r.mismatch);
-  }
-  const total = (performance.now() - start) / 1000;
-  times.sort((a, b) => a - b);
-  return { p50: percentile(times, 50), p99: percentile(times, 99), perSecond: SESSIONS / total };
-}
-
-async function cannon(opts: autocannon.Options): Promise<autocannon.Result> {
-  return new Promise((resolve, reject) => autocannon(opts, (err, res) => (err ? reject(err) : resolve(res))));
-}
-
-async function main(): Promise<void> {
-  const root = path.join(os.tmpdir(), `faxbridge-bench-${process.pid}`);
-  const spool = path.join(root, 'spool');
+async function measure(kind: ServerKind, concurrency: number, sessions: number, prefix: number): Promise<Measured> {
+  const dir = path.join(scratchDir(), `${kind}-${concurrency}`);
+  const spool = path.join(dir, 'spool');
+  await rm(dir, { recursive: true, force: true });
   await mkdir(spool, { recursive: true });
-  const config = resolveConfig(
-    { agiListen: '127.0.0.1:0', httpListen: '127.0.0.1:0', dataDir: path.join(root, 'data'), spoolDir: spool, logLevel: 'silent' },
-    { ASTERISK_INBOUND_SECRET: 'bench-secret' },
-  );
-  const daemon = await startDaemon(config, createLogger('silent'));
-  const baseline = await baselineAgiServer();
+  const server = await startServer(kind, dir, spool);
+  const cpu0 = cpuSeconds(server.pid);
+  const load = await runLoad({ port: server.port, spool, sessions, concurrency, prefix, tiff: 'copy' });
+  await settled(server.pid);
+  const cpu = cpuSeconds(server.pid) - cpu0;
+  const peakMiB = memoryMiB(server.pid).peak;
+  await server.stop();
+  let stored: number | null = null;
+  if (kind === 'faxbridge') {
+    const db = openDatabase(path.join(dir, 'data'), { readonly: true });
+    stored = (db.prepare('SELECT COUNT(*) AS n FROM inbox WHERE document_path IS NOT NULL').get() as { n: number }).n;
+    db.close();
+  }
+  await rm(dir, { recursive: true, force: true });
+  return { kind, concurrency, load, cpuMsPerSession: (cpu * 1000) / sessions, peakMiB, stored };
+}
 
-  const base = await agiLatency(baseline.port, spool, (i) => `1795900000.${i}`);
-  const fb = await agiLatency(daemon.agiAddress.port, spool, (i) => `1795910000.${i}`);
-
-  const url = `http://127.0.0.1:${daemon.httpAddress.port}`;
+async function httpBench(): Promise<string> {
+  const dir = path.join(scratchDir(), 'http');
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(path.join(dir, 'spool'), { recursive: true });
+  const server = await startServer('faxbridge', dir, path.join(dir, 'spool'));
+  const secret = readFileSync(path.join(dir, 'data', 'secrets', 'internal-secret'), 'utf8').trim();
+  const url = `http://127.0.0.1:${server.httpPort}`;
+  const cannon = (opts: autocannon.Options) => new Promise<autocannon.Result>((resolve, reject) => autocannon(opts, (err, res) => (err ? reject(err) : resolve(res))));
   const duplicate = JSON.stringify({ tiff_path: null, to_number: '1', from_number: '2', faxstatus: 'FAILED', faxpages: 0, uniqueid: '1795910000.0' });
-  const healthz = await cannon({ url: `${url}/healthz`, connections: 10, duration: HTTP_SECONDS });
+  const seconds = Math.max(2, Math.round(5 * SCALE));
+  const healthz = await cannon({ url: `${url}/healthz`, connections: 10, duration: seconds });
   const inbound = await cannon({
     url: `${url}/_internal/asterisk/inbound`,
     method: 'POST',
     connections: 10,
-    duration: HTTP_SECONDS,
-    headers: { 'content-type': 'application/json', 'x-internal-secret': 'bench-secret' },
+    duration: seconds,
+    headers: { 'content-type': 'application/json', 'x-internal-secret': secret },
     body: duplicate,
   });
-  const non2xx = inbound.non2xx;
-
-  await daemon.stop();
-  baseline.close();
-
-  const fmt = (n: number) => n.toFixed(2);
-  const report = `# faxbridge benchmarks
-
-Run: ${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}).
-Each number is compared with a baseline measured in the same run; compare **ratios** across runs, not absolute times.
-
-## AGI session, \`fax/received\` (replay of the recorded \`success-3p\` session, ${SESSIONS} sequential sessions)
-
-Baseline: a bare FastAGI server that sends the same 14 commands and acks, with no TIFF check and no disk write.
-faxbridge additionally reads and hashes the 98 KB TIFF, walks its IFDs, and commits the event to SQLite
-(WAL, synchronous=FULL, i.e. an fsync) before the ack; meanwhile its outbox delivers the previous events to
-its own receiver, which copies each TIFF into the inbox (two more fsyncs), so the disk is shared.
-
-| server | p50 ms | p99 ms | sessions/s |
-|---|---|---|---|
-| baseline | ${fmt(base.p50)} | ${fmt(base.p99)} | ${fmt(base.perSecond)} |
-| faxbridge | ${fmt(fb.p50)} | ${fmt(fb.p99)} | ${fmt(fb.perSecond)} |
-| **ratio** (faxbridge / baseline) | **${fmt(fb.p50 / base.p50)}** | **${fmt(fb.p99 / base.p99)}** | **${fmt(fb.perSecond / base.perSecond)}** |
-
-The design target is a typical session under 50 ms with a 5 s hard deadline (reference/agi.md §9).
-
-## HTTP receiver (autocannon, 10 connections, ${HTTP_SECONDS} s each)
-
-Baseline: \`GET /healthz\` on the same server. Measured: \`POST /_internal/asterisk/inbound\`, a repeat of a stored
-event (secret check, JSON parse, idempotent lookup, same answer).
+  await server.stop();
+  await rm(dir, { recursive: true, force: true });
+  return `Baseline: \`GET /healthz\` on the same daemon. Measured: \`POST /_internal/asterisk/inbound\` repeating a stored
+event (secret check, JSON parse, idempotent lookup, the same answer). autocannon, 10 connections, ${seconds} s each.
 
 | route | req/s (mean) | p50 ms | p99 ms |
 |---|---|---|---|
-| GET /healthz (baseline) | ${fmt(healthz.requests.average)} | ${healthz.latency.p50} | ${healthz.latency.p99} |
-| POST /_internal/asterisk/inbound (duplicate) | ${fmt(inbound.requests.average)} | ${inbound.latency.p50} | ${inbound.latency.p99} |
-| **ratio** | **${fmt(inbound.requests.average / healthz.requests.average)}** | | |
+| GET /healthz (baseline) | ${healthz.requests.average.toFixed(0)} | ${healthz.latency.p50} | ${healthz.latency.p99} |
+| POST /_internal/asterisk/inbound (duplicate) | ${inbound.requests.average.toFixed(0)} | ${inbound.latency.p50} | ${inbound.latency.p99} |
+| **ratio** | **${(inbound.requests.average / healthz.requests.average).toFixed(2)}×** | | |
 
-Non-2xx answers on the inbound route: ${non2xx} (the first request stores the event; every other one is a duplicate).
-`;
-  await writeFile(path.join(here, '..', '..', 'bench', 'results.md'), report);
-  console.log(report);
+Non-2xx answers on the inbound route: ${inbound.non2xx} (the first request stores the event; every other one is a duplicate).`;
+}
+
+function agiTable(results: Measured[]): string {
+  const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
+  const rows: string[] = [];
+  for (const { concurrency } of LEVELS) {
+    const level = results.filter((r) => r.concurrency === concurrency);
+    const bare = level.find((r) => r.kind === 'bare')!;
+    rows.push(`\n### c = ${concurrency} (${bare.load.sessions} sessions)\n`);
+    rows.push('| server | sessions/s | ×bare | p50 ms | p99 ms | ×bare p99 | CPU ms/session | peak RSS MiB | FAILURE/errors | stored |');
+    rows.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const r of level) {
+      const rate = r.load.sessions / r.load.seconds;
+      const bareRate = bare.load.sessions / bare.load.seconds;
+      const p99 = percentile(r.load.latencies, 99);
+      const name = r.kind === 'faxbridge' ? '**faxbridge**' : r.kind;
+      rows.push(
+        `| ${name} | ${fmt(rate, 0)} | ${fmt(rate / bareRate, 2)} | ${fmt(percentile(r.load.latencies, 50))} | ${fmt(p99)} | ${fmt(p99 / percentile(bare.load.latencies, 99), 2)} | ${fmt(r.cpuMsPerSession, 2)} | ${fmt(r.peakMiB, 0)} | ${r.load.failed} | ${r.stored ?? '-'} |`,
+      );
+    }
+  }
+  return rows.join('\n');
+}
+
+function verdicts(results: Measured[]): string {
+  const get = (kind: ServerKind, c: number) => results.find((r) => r.kind === kind && r.concurrency === c)!;
+  const rate = (m: Measured) => m.load.sessions / m.load.seconds;
+  const fb50 = get('faxbridge', 50);
+  const fb500 = get('faxbridge', 500);
+  const check = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const lines = [
+    `- c=50 throughput ≥ 0.6× bare: ${(rate(fb50) / rate(get('bare', 50))).toFixed(2)}× (${check(rate(fb50) >= 0.6 * rate(get('bare', 50)))}); vs ding-dong: ${(rate(fb50) / rate(get('ding-dong', 50))).toFixed(2)}×`,
+    `- c=50 p99 ≤ 50 ms: ${percentile(fb50.load.latencies, 99).toFixed(1)} ms (${check(percentile(fb50.load.latencies, 99) <= 50)})`,
+    `- c=50 CPU ≤ 1.0 ms/session, work after the ack included: ${fb50.cpuMsPerSession.toFixed(2)} ms (${check(fb50.cpuMsPerSession <= 1)})`,
+    `- c=500 no FAILURE (--max-sessions default ${DEFAULT_MAX_SESSIONS}): ${fb500.load.failed} (${check(fb500.load.failed === 0)})`,
+    `- c=500 p99 ≤ 500 ms: ${percentile(fb500.load.latencies, 99).toFixed(1)} ms (${check(percentile(fb500.load.latencies, 99) <= 500)})`,
+    `- c=500 peak RSS ≤ 120 MiB: ${fb500.peakMiB.toFixed(0)} MiB (${check(fb500.peakMiB <= 120)})`,
+    `- every acked session durable: ${results.filter((r) => r.kind === 'faxbridge').map((r) => `c=${r.concurrency}: ${r.stored}/${r.load.acked} stored`).join(', ')} (${check(results.filter((r) => r.kind === 'faxbridge').every((r) => r.stored === r.load.acked))})`,
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const results: Measured[] = [];
+  let prefix = 1795900000;
+  for (const { concurrency, sessions } of LEVELS) {
+    for (const kind of KINDS) {
+      const m = await measure(kind, concurrency, sessions, prefix++);
+      console.error(`${kind} c=${concurrency}: ${(m.load.sessions / m.load.seconds).toFixed(0)}/s p99 ${percentile(m.load.latencies, 99).toFixed(1)} ms cpu ${m.cpuMsPerSession.toFixed(2)} ms peak ${m.peakMiB.toFixed(0)} MiB failed ${m.load.failed} stored ${m.stored}`);
+      results.push(m);
+    }
+  }
+  const machine = `Run ${new Date().toISOString()}, Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown'}), data and spool on ${scratchDir()}.`;
+  await replaceSection('agi', `${machine}\n${agiTable(results)}\n\n#### Targets (issue 7)\n\n${verdicts(results)}`);
+  await replaceSection('http', await httpBench());
+  console.error(`wrote ${RESULTS}`);
 }
 
 await main();

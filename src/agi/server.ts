@@ -8,6 +8,12 @@ import { DEFAULT_TIMEOUTS, openAgiSession, type AgiSession, type AgiTimeouts } f
 
 export type AgiRoute = (session: AgiSession) => Promise<void>;
 
+/**
+ * A FastAGI session costs a few KB, so the cap is not about capacity: it bounds what a flood of
+ * connections can hold. A real box (a few dozen fax lines) never reaches it.
+ */
+export const DEFAULT_MAX_SESSIONS = 4096;
+
 export interface AgiServerOptions {
   host: string;
   port: number;
@@ -36,7 +42,7 @@ export interface AgiServer {
 
 export function createAgiServer(options: AgiServerOptions): AgiServer {
   const timeouts: AgiTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const maxSessions = options.maxSessions ?? 64;
+  const maxSessions = options.maxSessions ?? 4096;
   const log = options.logger;
   const sockets = new Set<Socket>();
   const running = new Set<Promise<void>>();

@@ -97,21 +97,20 @@ export function openAgiSession(
   sessionTimer.unref();
   headerTimer.unref();
 
-  function rejectAll(err: Error): void {
-    clearTimeout(commandTimer);
-    const all = inFlight ? [inFlight, ...queue] : [...queue];
-    inFlight = undefined;
-    queue.length = 0;
-    for (const p of all) p.reject(err);
-  }
-
-  function finish(err: Error): void {
+  /** `reason` is made only if someone is waiting: every session ends, most with nothing pending. */
+  function finish(reason: () => Error): void {
     if (closed) return;
     closed = true;
     markEnded();
     clearTimeout(sessionTimer);
     clearTimeout(headerTimer);
-    rejectAll(err);
+    clearTimeout(commandTimer);
+    const waiting = inFlight ? [inFlight, ...queue] : [...queue];
+    inFlight = undefined;
+    queue.length = 0;
+    if (waiting.length === 0 && !settleHeader) return;
+    const err = reason();
+    for (const p of waiting) p.reject(err);
     settleHeader?.reject(err);
     settleHeader = undefined;
   }
@@ -121,7 +120,7 @@ export function openAgiSession(
       log.debug({ err: reason.message }, 'agi.abort');
       if (reason instanceof AgiTimeoutError) options.onTimeout?.();
     }
-    finish(reason);
+    finish(() => reason);
     socket.destroy();
   }
 
@@ -191,9 +190,9 @@ export function openAgiSession(
       abort(err instanceof AgiError ? err : new AgiProtocolError(String(err)));
     }
   });
-  socket.on('error', (err) => finish(new AgiClosedError(`socket error: ${err.message}`)));
-  socket.on('end', () => finish(new AgiClosedError('peer closed the connection')));
-  socket.on('close', () => finish(new AgiClosedError('connection closed')));
+  socket.on('error', (err) => finish(() => new AgiClosedError(`socket error: ${err.message}`)));
+  socket.on('end', () => finish(() => new AgiClosedError('peer closed the connection')));
+  socket.on('close', () => finish(() => new AgiClosedError('connection closed')));
 
   function send(words: readonly string[]): Promise<AgiReply> {
     if (closed || closing) return Promise.reject(new AgiClosedError('session is closed'));
@@ -211,7 +210,7 @@ export function openAgiSession(
 
   function close(): Promise<void> {
     closing ??= new Promise<void>((resolve) => {
-      finish(new AgiClosedError('session closed'));
+      finish(() => new AgiClosedError('session closed'));
       if (socket.destroyed) return resolve();
       const grace = setTimeout(() => socket.destroy(), timeouts.closeGraceMs);
       grace.unref();

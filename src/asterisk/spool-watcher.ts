@@ -1,12 +1,17 @@
 /**
  * The fallback path: Asterisk writes `${FAXFILE}.pending` when no ack came back. The watcher
- * (chokidar, including markers already there at start) turns each into the same event the AGI
- * route would have made, records it through the same `recordFax`, and removes the marker only
- * once the event is durable. A marker for a fax already recorded is a no-op.
+ * (including markers already there at start) turns each into the same event the AGI route would
+ * have made, records it through the same `recordFax`, and removes the marker only once the
+ * event is durable. A marker for a fax already recorded is a no-op.
+ *
+ * Not chokidar: it re-reads and lstats the whole directory on every event in it, and the spool
+ * gains a TIFF per fax that nobody deletes, so each fax would cost a stat of every fax before
+ * it. Here an inotify watch reacts to `.pending` names only, and a names-only rescan (also of
+ * subdirectories) catches whatever the watch missed.
  */
-import { lstat, open, rename, stat, unlink } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { lstat, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import chokidar, { type FSWatcher } from 'chokidar';
 import type { Logger } from 'pino';
 import { isValidUniqueid, type RecordFax } from './fax-event.js';
 import { buildEvent } from './read-fax.js';
@@ -17,8 +22,8 @@ export interface SpoolWatcherOptions {
   recordFax: RecordFax;
   logger: Logger;
   now: () => Date;
-  /** How long a marker must stay the same size before it is read. */
-  stableMs?: number;
+  /** How often the whole spool is rescanned for markers the watch missed. */
+  rescanMs?: number;
   /** How often an incomplete marker is looked at again. */
   retryMs?: number;
   maxRetries?: number;
@@ -33,6 +38,7 @@ export interface SpoolWatcher {
 }
 
 const MAX_MARKER_BYTES = 64 * 1024;
+const MAX_DEPTH = 3;
 
 export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
   const log = o.logger;
@@ -40,7 +46,7 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
   const timers = new Set<NodeJS.Timeout>();
   let closed = false;
   let watcher: FSWatcher | undefined;
-  let scanned: Promise<void> | undefined;
+  let rescanTimer: NodeJS.Timeout | undefined;
 
   async function handle(marker: string, attempt = 0): Promise<void> {
     if (closed || busy.has(marker) || !marker.endsWith(MARKER_SUFFIX)) return;
@@ -83,24 +89,27 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
     timers.add(t);
   }
 
-  function start(): Promise<void> {
-    const w = chokidar.watch(o.spoolDir, {
-      ignoreInitial: false,
-      depth: 3,
-      followSymlinks: false,
-      awaitWriteFinish: { stabilityThreshold: o.stableMs ?? 200, pollInterval: 50 },
-      ignored: (file, stats) => Boolean(stats?.isFile()) && !file.endsWith(MARKER_SUFFIX),
-    });
-    w.on('add', (file) => void handle(path.resolve(file)));
-    w.on('change', (file) => void handle(path.resolve(file)));
-    w.on('error', (err) => log.error({ err: String(err) }, 'marker.watch_error'));
-    watcher = w;
-    // chokidar still creates watches after close() while its first scan runs: close waits for it.
-    scanned = new Promise<void>((resolve) => w.once('ready', () => resolve()));
-    return scanned;
+  /** Names only (no stat per entry): a spool holds every TIFF ever received. */
+  async function scan(dir: string, depth: number): Promise<void> {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (closed) return;
+      if (e.isFile() && e.name.endsWith(MARKER_SUFFIX)) void handle(path.join(dir, e.name));
+      else if (e.isDirectory() && depth < MAX_DEPTH) await scan(path.join(dir, e.name), depth + 1);
+    }
   }
 
-  // chokidar does not notice a watched directory that appears later: wait for it, then watch.
+  function start(): Promise<void> {
+    watcher = watch(o.spoolDir, (_event, name) => {
+      if (name && name.endsWith(MARKER_SUFFIX)) void handle(path.join(o.spoolDir, name));
+    });
+    watcher.on('error', (err) => log.error({ err: String(err) }, 'marker.watch_error'));
+    rescanTimer = setInterval(() => void scan(o.spoolDir, 0), o.rescanMs ?? 30_000);
+    rescanTimer.unref();
+    return scan(o.spoolDir, 0);
+  }
+
+  // A spool dir that does not exist yet cannot be watched: wait for it, then watch.
   let waitTimer: NodeJS.Timeout | undefined;
   const ready = (async () => {
     const exists = await isDirectory(o.spoolDir);
@@ -120,9 +129,9 @@ export function watchSpool(o: SpoolWatcherOptions): SpoolWatcher {
     async close() {
       closed = true;
       clearInterval(waitTimer);
+      clearInterval(rescanTimer);
       for (const t of timers) clearTimeout(t);
-      await scanned;
-      await watcher?.close();
+      watcher?.close();
     },
   };
 }

@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_MAX_SESSIONS } from '../agi/server.js';
 import { parseDuration } from './duration.js';
 import { parseSchedule } from '../outbox/retry-policy.js';
 import { DEFAULT_FILE_URL_HOSTS } from '../documents/file-url.js';
@@ -75,7 +76,7 @@ export const DEFAULTS = {
   dataDir: '/var/lib/faxbridge',
   spoolDir: '/var/spool/asterisk/fax',
   logLevel: 'info',
-  maxSessions: 64,
+  maxSessions: DEFAULT_MAX_SESSIONS,
   retrySchedule: '0,5s,5m,30m,2h,5h,10h,14h,20h,24h',
   fileUrlHosts: DEFAULT_FILE_URL_HOSTS.join(','),
   maxBodyMb: 16,

@@ -57,7 +57,15 @@ export async function readSpoolFile(spoolDir: string, file: string, maxBytes = D
     const st = await handle.stat();
     if (!st.isFile()) throw new SpoolFileError('not-regular', `not a regular file: ${file}`);
     if (st.size > maxBytes) throw new SpoolFileError('too-large', `file is ${st.size} bytes, over the ${maxBytes}-byte limit: ${file}`);
-    return { path: real, bytes: await handle.readFile(), dev: st.dev, ino: st.ino };
+    // One read of the size fstat gave (readFile would fstat again and read in chunks).
+    const bytes = Buffer.allocUnsafe(st.size);
+    let filled = 0;
+    while (filled < st.size) {
+      const { bytesRead } = await handle.read(bytes, filled, st.size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return { path: real, bytes: bytes.subarray(0, filled), dev: st.dev, ino: st.ino };
   } finally {
     await handle.close();
   }
