@@ -27,7 +27,7 @@ import { createDeliveryWorker } from '../outbox/worker.js';
 import { ASTERISK_INBOUND_PATH, internalRoutes } from '../providers/internal.js';
 import { phaxioRoutes } from '../providers/phaxio.js';
 import { sinchRoutes } from '../providers/sinch.js';
-import { openDatabase } from '../store/db.js';
+import { openDatabase, walSyncer } from '../store/db.js';
 import { createGroupCommit, type GroupCommitOptions } from '../store/group-commit.js';
 import { routeCredentials } from './credentials.js';
 import { configFindings } from './findings.js';
@@ -84,10 +84,12 @@ async function assemble(
     log[f.severity === 'info' ? 'info' : 'warn']({ hint: f.text }, f.event);
   }
 
-  const db = openDatabase(config.dataDir);
+  const db = openDatabase(config.dataDir, { walSync: 'caller' });
   teardown.push('database', () => db.close());
+  const wal = walSyncer(config.dataDir);
+  teardown.push('wal', () => wal.close());
   const { metrics, registry } = createMetrics(() => outboxGauges());
-  const commits = createGroupCommit(db, { ...overrides.commit, onFlush: metrics.commitBatch });
+  const commits = createGroupCommit(db, { ...overrides.commit, sync: wal.sync, onFlush: metrics.commitBatch });
   teardown.push('commits', () => commits.close());
   const outbox = createOutbox(db);
   const inbox = createInbox(db);

@@ -1,8 +1,11 @@
 /**
- * The one SQLite database in the data dir. WAL with synchronous=FULL: a transaction that has
- * returned is on disk, which is what lets us tell Asterisk (or a provider) "ok" right after it.
+ * The one SQLite database in the data dir, in WAL mode. By default synchronous=FULL: a
+ * transaction that has returned is on disk. The daemon opens it with `walSync: 'caller'`
+ * (synchronous=NORMAL) and makes each group commit durable itself with `walSyncer`, an fsync of
+ * the WAL in the thread pool, so no commit blocks the event loop on the disk.
  */
 import Database from 'better-sqlite3';
+import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 
 export type Db = Database.Database;
@@ -73,12 +76,12 @@ function databasePath(dataDir: string): string {
   return path.join(dataDir, 'faxbridge.db');
 }
 
-export function openDatabase(dataDir: string, options: { readonly?: boolean } = {}): Db {
+export function openDatabase(dataDir: string, options: { readonly?: boolean; walSync?: 'commit' | 'caller' } = {}): Db {
   const db = new Database(databasePath(dataDir), { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
   db.pragma('busy_timeout = 5000');
   if (options.readonly) return db;
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  db.pragma(options.walSync === 'caller' ? 'synchronous = NORMAL' : 'synchronous = FULL');
   db.pragma('foreign_keys = ON');
   migrate(db);
   return db;
@@ -92,4 +95,23 @@ function migrate(db: Db): void {
       db.pragma(`user_version = ${v + 1}`);
     })();
   }
+}
+
+/**
+ * Makes every transaction committed so far durable: with synchronous=NORMAL a commit has
+ * appended its frames to the WAL but not fsynced it; fsyncing the WAL file (the same inode
+ * while this connection is open) is what synchronous=FULL would have done, off the event loop.
+ */
+export function walSyncer(dataDir: string): { sync(): Promise<void>; close(): Promise<void> } {
+  let handle: Promise<FileHandle> | undefined;
+  return {
+    async sync() {
+      handle ??= open(`${databasePath(dataDir)}-wal`, 'r');
+      await (await handle).sync();
+    },
+    async close() {
+      if (handle) await (await handle).close();
+      handle = undefined;
+    },
+  };
 }

@@ -22,6 +22,8 @@ export interface GroupCommit {
 }
 
 export interface GroupCommitOptions {
+  /** Makes the committed transaction durable (the WAL fsync), when the connection does not. */
+  sync?: () => Promise<void>;
   maxDelayMs?: number;
   maxBatch?: number;
   /** Told the size and duration of every flushed batch (metrics). */
@@ -83,6 +85,7 @@ export function createGroupCommit(db: Db, options: GroupCommitOptions = {}): Gro
         const dirs = new Set(batch.flatMap((i) => (i.syncDir ? [i.syncDir] : [])));
         await Promise.all([...dirs].map(fsyncDir));
         const results = runAll(batch);
+        await options.sync?.();
         results.forEach((r, i) => (r.ok ? batch[i]!.resolve(r.value) : batch[i]!.reject(r.err)));
       } catch (err) {
         for (const item of batch) item.reject(err);
