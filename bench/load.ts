@@ -33,7 +33,10 @@ export interface LoadOptions {
   concurrency: number;
   /** UNIQUEIDs are `${prefix}.${i}`. */
   prefix: number;
-  /** `copy`: a fresh file per fax, as Asterisk writes one; `link`: a hard link to one file (long soaks). */
+  /**
+   * `copy`: a fresh file per fax, as Asterisk writes one; `link`: hard links to a few copies
+   * (long soaks: 100k faxes need no 10 GB, and no inode reaches ext4's 65,000 links).
+   */
   tiff: 'copy' | 'link';
   /** Called after each session (soak samples memory here). */
   onSession?: (done: number) => void;
@@ -45,20 +48,29 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
   let acked = 0;
   let failed = 0;
   const started = performance.now();
+  const sources = new Map<number, Promise<string>>();
+  const linkSource = (i: number) => {
+    const block = Math.floor(i / 10_000);
+    if (!sources.has(block)) {
+      const file = path.join(path.dirname(o.spool), `source-${block}.tiff`);
+      sources.set(block, copyFile(TIFF, file).then(() => file));
+    }
+    return sources.get(block)!;
+  };
   async function caller(): Promise<void> {
     while (next < o.sessions) {
       const i = next++;
       const uniqueid = `${o.prefix}.${i}`;
       const session = sessionFor(uniqueid);
       const faxfile = path.join(o.spool, `${uniqueid}.tiff`);
-      await (o.tiff === 'copy' ? copyFile(TIFF, faxfile) : link(TIFF, faxfile));
+      await (o.tiff === 'copy' ? copyFile(TIFF, faxfile) : link(await linkSource(i), faxfile));
       const t0 = performance.now();
       const r = await replaySession(o.port, session, o.spool, { timeoutMs: 30_000 }).catch((err: Error) => ({ mismatch: err.message }));
       latencies.push(performance.now() - t0);
       if (r.mismatch) failed++;
       else acked++;
-      await unlink(faxfile).catch(() => {});
       o.onSession?.(acked + failed);
+      await unlink(faxfile).catch(() => {});
     }
   }
   await Promise.all(Array.from({ length: o.concurrency }, caller));

@@ -173,7 +173,7 @@ async function assemble(
   if (config.target) await mkdir(pinDir, { recursive: true, mode: 0o750 });
   const recordFax = config.target
     ? recordForDelivery({ outbox, commits, pinDir, now, wake: () => worker.wake() })
-    : recordLocally(ingest);
+    : recordLocally(ingest, now);
 
   // Markers left while the daemon was down are picked up by the watcher's initial scan.
   const watcher = watchSpool({ spoolDir: config.spoolDir, recordFax, logger: log.child({ component: 'spool' }), now });

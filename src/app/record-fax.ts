@@ -14,10 +14,10 @@ import { PRIMARY_TARGET, type Outbox } from '../outbox/queue.js';
 import { internalFax } from '../providers/internal.js';
 import type { GroupCommit } from '../store/group-commit.js';
 
-export function recordLocally(ingest: Ingest): RecordFax {
+export function recordLocally(ingest: Ingest, now: () => Date): RecordFax {
   return async (event, document) => {
     // The same mapping the internal route applies to the same body, so both paths store the same record.
-    const parsed = internalFax(deliveryFields(event), webhookIdFor('asterisk', event.uniqueid));
+    const parsed = internalFax(deliveryFields(event), webhookIdFor('asterisk', event.uniqueid), now());
     if (!parsed.ok) throw new Error(`unrecordable event ${event.uniqueid}: ${parsed.message}`);
     const { created } = await ingest.receiveFax(parsed.value.fax, document);
     return { created };

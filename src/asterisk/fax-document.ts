@@ -27,7 +27,7 @@ export async function examineFaxDocument(spoolDir: string, faxfile: string | nul
   let refusal: SpoolFileError | undefined;
   for (const candidate of candidates) {
     try {
-      return inspect(await readSpoolFile(spoolDir, candidate));
+      return inspect(await readSpoolFile(spoolDir, candidate, { sync: true }));
     } catch (err) {
       if (!(err instanceof SpoolFileError)) throw err;
       if (err.reason !== 'missing' || !refusal) refusal = err;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { IncomingDocument } from '../domain/fax.js';
@@ -16,7 +15,8 @@ export async function writeFileDurable(target: string, data: Uint8Array | string
 
 /**
  * Keeps a document at `target` with its data on disk: a hard link to the file the bytes were
- * read from when the kernel allows it (same filesystem, and still the same inode), else a copy.
+ * read from (and fsynced) when the kernel allows it (same filesystem, still the same inode),
+ * else a copy.
  * The new directory entry is durable only after `syncDir(dirname(target))`, which the caller
  * runs once for a whole batch before committing the records that name these files.
  */
@@ -62,34 +62,30 @@ async function writeSynced(target: string, data: Uint8Array | string, mode = 0o6
   await rename(tmp, target);
 }
 
-/** False when linking is not possible here (another filesystem, protected_hardlinks) or the file changed. */
+/**
+ * False when linking is not possible here (another filesystem, protected_hardlinks, too many
+ * links) or the name now points at another file. The file's data was fsynced when it was read
+ * (`readSpoolFile(..., { sync: true })`): a link adds only a directory entry.
+ */
 async function linkSynced(file: NonNullable<IncomingDocument['file']>, target: string): Promise<boolean> {
-  const tmp = tempName(target);
+  let linked = target;
   try {
-    await link(file.path, tmp);
+    await link(file.path, target);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') {
+      // A crashed attempt, or the same fax twice at once: link beside it, then rename over.
+      linked = tempName(target);
+      return linkSynced(file, linked).then(async (ok) => ok && (await rename(linked, target), true));
+    }
     if (code === 'EXDEV' || code === 'EPERM' || code === 'EACCES' || code === 'ENOENT' || code === 'EMLINK') return false;
     throw err;
   }
-  try {
-    // The name may have been pointed at another file since the bytes were read and hashed.
-    const st = await lstat(tmp);
-    if (st.dev !== file.dev || st.ino !== file.ino) {
-      await unlink(tmp);
-      return false;
-    }
-    // Asterisk may not have flushed what it wrote; make the shared data durable now.
-    const handle = await open(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, target);
-    return true;
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
+  // The name may have been pointed at another file since the bytes were read and hashed.
+  const st = await lstat(linked);
+  if (st.dev !== file.dev || st.ino !== file.ino) {
+    await unlink(linked);
+    return false;
   }
+  return true;
 }

@@ -33,7 +33,7 @@ export async function readIncomingDocument(
       break;
     case 'spool':
       try {
-        const read = await readSpoolFile(o.spoolDir, source.path);
+        const read = await readSpoolFile(o.spoolDir, source.path, { sync: true });
         bytes = read.bytes;
         file = { path: read.path, dev: read.dev, ino: read.ino };
       } catch (err) {

@@ -32,7 +32,8 @@ export type DocumentSource =
 
 /**
  * A document ready to be kept: its bytes (already read and checked), and, when it is a file
- * faxbridge may link instead of copying, that file with the inode the bytes were read from.
+ * faxbridge may link instead of copying, that file with the inode the bytes were read from
+ * (its data already fsynced, so a link makes it durable).
  */
 export interface IncomingDocument {
   bytes: Buffer;

@@ -68,13 +68,13 @@ export interface InternalFax {
 const MAX_STRING = 1024;
 const STRING_FIELDS = ['tiff_path', 'to_number', 'from_number', 'faxstatus', 'faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'received_at', 'tiff_sha256', 'tiff_base64'];
 
-export function parseInternalBody(raw: Buffer, webhookId: string | null): Verdict<InternalFax> {
+export function parseInternalBody(raw: Buffer, webhookId: string | null, now: Date): Verdict<InternalFax> {
   const body = jsonObject(raw);
-  return body.ok ? internalFax(body.value, webhookId) : body;
+  return body.ok ? internalFax(body.value, webhookId, now) : body;
 }
 
 /** The body's fields (parsed JSON, or an event's delivery fields) as a record and its document. */
-export function internalFax(b: Readonly<Record<string, unknown>>, webhookId: string | null): Verdict<InternalFax> {
+export function internalFax(b: Readonly<Record<string, unknown>>, webhookId: string | null, now: Date): Verdict<InternalFax> {
   const missing = ['tiff_path', 'uniqueid'].filter((k) => !(k in b) || b[k] === '');
   if (missing.length) return bad(`Missing required field(s): ${missing.join(', ')}`);
 
@@ -109,7 +109,7 @@ export function internalFax(b: Readonly<Record<string, unknown>>, webhookId: str
       status: failed ? 'failed' : 'received',
       providerStatus: faxstatus ?? null,
       pages: pages.value,
-      receivedAt: validTime(strings['received_at']) ?? new Date().toISOString(),
+      receivedAt: validTime(strings['received_at']) ?? now.toISOString(),
       meta: pick(b, ['faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'faxmode', 'bitrate', 'resolution', 'tiff_pages', 'tiff_problem', 'via', 'tiff_path']),
     },
     document: document.value,
@@ -152,7 +152,7 @@ export function internalRoutes(credentials: () => InternalCredentials, nowSecond
       bodyLimit: INTERNAL_BODY_LIMIT,
       accepts: ['tiff'],
       checkHeaders: (req) => checkInternalSecret(header(req.headers['x-internal-secret']), credentials()),
-      receive(req, raw): Verdict<ProviderEvent> {
+      receive(req, raw, now): Verdict<ProviderEvent> {
         if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) return bad('Content-Type must be application/json');
         const h = req.headers;
         const signed = checkSignature(
@@ -163,7 +163,7 @@ export function internalRoutes(credentials: () => InternalCredentials, nowSecond
         );
         if (!signed.ok) return signed;
         if (isProbe(raw)) return ok({ kind: 'probe' });
-        const parsed = parseInternalBody(raw, signed.value.webhookId);
+        const parsed = parseInternalBody(raw, signed.value.webhookId, now);
         return parsed.ok ? ok({ kind: 'inbound_fax', ...parsed.value }) : parsed;
       },
     },
