@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { runCheck } from '../app/check.js';
-import { resolveConfig, type RawOptions } from '../config/config.js';
+import { loadConfig } from './load-config.js';
 import { EXIT_FAILED } from './exit-codes.js';
 import { serveOptions } from './options.js';
 
@@ -9,7 +9,7 @@ export const checkCommand: CommandModule = {
   describe: 'Validate the configuration, print it with secrets masked, and probe the target; exits 1 with one line per problem',
   builder: (y) => serveOptions(y),
   handler: async (argv) => {
-    const report = await runCheck(resolveConfig(argv as RawOptions, process.env));
+    const report = await runCheck(loadConfig(argv));
     const width = Math.max(...report.settings.map(([k]) => k.length));
     console.log('configuration:');
     for (const [k, v] of report.settings) console.log(`  ${k.padEnd(width)}  ${v}`);

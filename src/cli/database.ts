@@ -1,13 +1,8 @@
 /** Opening the daemon's database from a command, with a message that says which one failed. */
-import { ConfigError, resolveConfig } from '../config/config.js';
+import { ConfigError } from '../config/config.js';
 import { openDatabase, type Db } from '../store/db.js';
 
-export function dataDirOf(dataDir: string | undefined): string {
-  return resolveConfig({ dataDir }, process.env).dataDir;
-}
-
-export function withDb<T>(dataDir: string | undefined, fn: (db: Db, dir: string) => T): T {
-  const dir = dataDirOf(dataDir);
+export function withDb<T>(dir: string, fn: (db: Db, dir: string) => T): T {
   let db: Db;
   try {
     db = openDatabase(dir);

@@ -3,7 +3,8 @@ import { ConfigError } from '../config/config.js';
 import { exportDocument } from '../inbox/export.js';
 import { createInbox, inboxView, type InboxRow } from '../inbox/store.js';
 import { maskNumber } from '../log/logger.js';
-import { dataDirOf, withDb } from './database.js';
+import { withDb } from './database.js';
+import { loadConfig } from './load-config.js';
 import { EXIT_FAILED } from './exit-codes.js';
 import { commonOptions } from './options.js';
 
@@ -26,7 +27,7 @@ export const inboxCommand: CommandModule<object, Args> = {
   describe: 'List received faxes, show one, or export its document',
   builder,
   handler: async (argv) => {
-    const dir = dataDirOf(argv['data-dir']);
+    const dir = loadConfig(argv).dataDir;
     if (argv.action === 'list') {
       return withDb(dir, (db) => printInbox(createInbox(db).list({ limit: argv.limit, to: argv.to, status: argv.status }), argv.json ?? false));
     }

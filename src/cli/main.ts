@@ -4,9 +4,10 @@
  * Exit codes: 0 ok, 1 the operation failed (no ack, nothing to retry), 2 bad usage or
  * configuration (the message names the problem).
  */
-import yargs from 'yargs';
+import yargs, { type Argv, type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError } from '../config/config.js';
+import { closest, kebab } from '../config/sources.js';
 import { checkCommand } from './check.js';
 import { EXIT_FAILED, EXIT_USAGE } from './exit-codes.js';
 import { inboxCommand } from './inbox.js';
@@ -14,23 +15,16 @@ import { outboxCommand } from './outbox.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
 
-const SECRET_ENV_KEY = /^(webhook[-_]?secret|api[-_]?key)/i;
+const COMMANDS = [serveCommand, checkCommand, simulateCommand, outboxCommand, inboxCommand] as CommandModule[];
 
 export function buildCli(args: string[]) {
-  return yargs(args)
+  return COMMANDS.reduce((y, c) => y.command(c), yargs(args))
     .scriptName('faxbridge')
     .usage('$0 <command> [options]\n\nReceives faxes from Asterisk over FastAGI and delivers them, signed and durably.')
-    .env('FAXBRIDGE')
-    // FAXBRIDGE_WEBHOOK_SECRET* and FAXBRIDGE_API_KEY* are secrets read by config.ts, not options.
-    .middleware((argv) => {
-      for (const key of Object.keys(argv)) if (SECRET_ENV_KEY.test(key)) delete argv[key];
-    }, true)
-    .config('config', 'JSON file with any of the options (flags and FAXBRIDGE_* variables override it)')
-    .command(serveCommand)
-    .command(checkCommand)
-    .command(simulateCommand)
-    .command(outboxCommand)
-    .command(inboxCommand)
+    .epilog(
+      'Every setting can also be given as a FAXBRIDGE_* variable (--spool-dir is FAXBRIDGE_SPOOL_DIR) or in the --config file;\n' +
+        'every command reads the whole environment and file and uses what it needs. Flags win, then variables, then the file.',
+    )
     .demandCommand(1, 'Name a command: serve, check, simulate, outbox or inbox (see --help)')
     .strictCommands()
     .strictOptions()
@@ -41,20 +35,35 @@ export function buildCli(args: string[]) {
     .wrap(Math.min(110, process.stdout.columns || 110))
     .fail((msg, err) => {
       if (err) throw err;
-      console.error(`faxbridge: ${tidyUsageMessage(msg)}`);
+      console.error(`faxbridge: ${tidyUsageMessage(msg, knownFlags())}`);
       console.error('Run "faxbridge <command> --help" for usage.');
       process.exit(EXIT_USAGE);
     });
 }
 
-/** yargs lists an unknown `--foo-bar` twice (also as fooBar); name each flag once, as typed. */
-function tidyUsageMessage(msg: string): string {
+/** Every flag any command declares, for "did you mean". */
+function knownFlags(): string[] {
+  const names = new Set<string>();
+  for (const c of COMMANDS) {
+    const y = yargs([]);
+    (c.builder as (y: Argv) => Argv)(y);
+    for (const k of Object.keys((y as unknown as { getOptions(): { key: Record<string, unknown> } }).getOptions().key)) names.add(k);
+  }
+  return [...names].filter((k) => k === kebab(k) && k.length > 1);
+}
+
+/** yargs lists an unknown `--foo-bar` twice (also as fooBar): name each flag once, as typed, with what was meant. */
+function tidyUsageMessage(msg: string, known: readonly string[]): string {
   const m = /^Unknown arguments?: (.+)$/.exec(msg);
   if (!m) return msg;
   const names = m[1]!.split(', ');
-  const kebab = (n: string) => n.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
   const kept = names.filter((n) => n === kebab(n) || !names.includes(kebab(n)));
-  return `Unknown option${kept.length > 1 ? 's' : ''}: ${kept.map((n) => (n.length > 1 ? `--${n}` : `-${n}`)).join(', ')}`;
+  const flag = (n: string) => (n.length > 1 ? `--${n}` : `-${n}`);
+  const shown = kept.map((n) => {
+    const meant = closest(n, known);
+    return meant ? `${flag(n)} (did you mean --${meant}?)` : flag(n);
+  });
+  return `Unknown option${kept.length > 1 ? 's' : ''}: ${shown.join(', ')}`;
 }
 
 export async function main(args: string[]): Promise<void> {

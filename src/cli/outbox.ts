@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { ConfigError } from '../config/config.js';
 import { createOutbox, type OutboxRow, type OutboxState } from '../outbox/queue.js';
 import { withDb } from './database.js';
+import { loadConfig } from './load-config.js';
 import { EXIT_FAILED } from './exit-codes.js';
 import { commonOptions } from './options.js';
 
@@ -21,7 +22,7 @@ export const outboxCommand: CommandModule<object, Args> = {
   describe: 'List deliveries, or put dead ones back in the queue',
   builder,
   handler: (argv) =>
-    withDb(argv['data-dir'], (db) => {
+    withDb(loadConfig(argv).dataDir, (db) => {
       const outbox = createOutbox(db);
       if (argv.action === 'list') return printOutbox(outbox.list(argv.state as OutboxState | undefined, argv.limit), argv.json ?? false);
       if (!argv.dead && !argv.ids?.length) throw new ConfigError('outbox retry needs row ids or --dead');

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { startDaemon } from '../app/daemon.js';
-import { resolveConfig, type RawOptions } from '../config/config.js';
+import { resolveConfig } from '../config/config.js';
 import { createLogger } from '../log/logger.js';
 import { serveOptions } from './options.js';
 
@@ -23,8 +23,9 @@ export const serveCommand: CommandModule = {
   describe: 'Run the daemon: FastAGI server, HTTP receiver and delivery worker',
   builder: (y) => serveOptions(y).epilog(SECRETS_HELP),
   handler: async (argv) => {
-    const config = resolveConfig(argv as RawOptions, process.env);
+    const config = resolveConfig(argv, process.env);
     const log = createLogger(config.logLevel);
+    for (const w of config.warnings) log.warn({ hint: w }, 'config.unknown_setting');
     const daemon = await startDaemon(config, log);
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals) => {

@@ -2,6 +2,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { simulateFax } from '../asterisk/simulate.js';
 import { DEFAULTS, parseListen } from '../config/config.js';
 import { EXIT_FAILED } from './exit-codes.js';
+import { loadConfig } from './load-config.js';
 import { commonOptions } from './options.js';
 
 const builder = (y: Argv) =>
@@ -24,7 +25,7 @@ export const simulateCommand: CommandModule<object, Args> = {
   handler: async (argv) => {
     const result = await simulateFax({
       agi: parseListen('--agi', argv.agi),
-      spoolDir: argv['spool-dir'],
+      spoolDir: loadConfig(argv).spoolDir,
       tiff: argv.tiff,
       status: argv.status,
       pages: argv.pages,

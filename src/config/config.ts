@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_MAX_SESSIONS } from '../agi/server.js';
 import { parseDuration } from './duration.js';
+import { gatherSettings, SettingError, type Settings } from './sources.js';
 import { parseSchedule } from '../outbox/retry-policy.js';
 import { DEFAULT_FILE_URL_HOSTS } from '../documents/file-url.js';
 
@@ -68,6 +69,8 @@ export interface Config {
   maxSessions: number;
   retrySchedule: number[];
   secrets: Secrets;
+  /** Keys in the environment or the config file that are no setting (said once at start). */
+  warnings: string[];
 }
 
 export const DEFAULTS = {
@@ -86,26 +89,25 @@ export const DEFAULTS = {
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export interface RawOptions {
-  agiListen?: string;
-  httpListen?: string;
-  dataDir?: string;
-  spoolDir?: string;
-  target?: string;
-  logLevel?: string;
-  maxSessions?: number;
-  retrySchedule?: string;
-  targetKind?: string;
-  publicUrl?: string;
-  fileUrlHosts?: string;
-  forwardUrl?: string | string[];
-  sinchAllowUnauthenticated?: boolean;
-  maxBodyMb?: number;
-  secretGrace?: string;
-  retentionDays?: number;
+/** Explicit flags (yargs argv: only what was typed) plus `config`, the file to read the rest from. */
+export type RawOptions = Settings & { config?: string };
+
+/**
+ * The typed Config for flags, then `FAXBRIDGE_*` variables, then the config file (sources.ts),
+ * then the defaults. Keys that are no setting end up in `warnings`, never as errors.
+ */
+export function resolveConfig(flags: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv): Config {
+  let gathered;
+  try {
+    gathered = gatherSettings(flags, env);
+  } catch (err) {
+    if (err instanceof SettingError) throw new ConfigError(err.message);
+    throw err;
+  }
+  return { ...settingsToConfig(gathered.settings, env), warnings: gathered.warnings };
 }
 
-export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Config {
+function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv): Omit<Config, 'warnings'> {
   const maxSessions = Number(raw.maxSessions ?? DEFAULTS.maxSessions);
   if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new ConfigError(`--max-sessions must be a positive integer, got ${raw.maxSessions}`);
   const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
