@@ -7,12 +7,13 @@ import { access, readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
-import { connectableHost, SECRET_NAMES, type Config, type ListenAddress } from '../config/config.js';
+import { connectableHost, readSecretFile, SECRET_NAMES, type Config, type ListenAddress, type SecretName } from '../config/config.js';
 import { redactUrl } from '../log/logger.js';
 import { ASTERISK_INBOUND_PATH, PROBE_BODY } from '../providers/internal.js';
 import { generatedSecretPath } from '../config/secrets.js';
 import { signingKey, signWebhook } from '../signing/standard-webhooks.js';
 import { configFindings } from './findings.js';
+import { DEFAULT_UNIT_FILE, parseUnit, type UnitFacts } from './unit-file.js';
 
 export interface CheckReport {
   settings: Array<[string, string]>;
@@ -26,10 +27,11 @@ const GENERATED_FILES: Record<string, string> = {
   FAXBRIDGE_API_KEY: 'api-key',
 };
 
-export async function runCheck(config: Config): Promise<CheckReport> {
+export async function runCheck(config: Config, o: { unitFile?: string } = {}): Promise<CheckReport> {
   const report: CheckReport = { settings: [], ok: [], problems: [] };
   const good = (m: string) => report.ok.push(m);
   const bad = (m: string) => report.problems.push(m);
+  const unit = await readUnit(o.unitFile, config, good, bad);
 
   const generated: Record<string, string | undefined> = {};
   for (const [name, file] of Object.entries(GENERATED_FILES)) {
@@ -50,11 +52,20 @@ export async function runCheck(config: Config): Promise<CheckReport> {
   for (const name of SECRET_NAMES) {
     const slots = config.secrets[name];
     const where = slots.map((s, i) => `${i ? 'previous ' : ''}${s.file ? `file ${s.file}` : 'environment'}`).join(', ');
-    const shown = slots.length ? `**** (${where})` : name in generated ? (generated[name] ? `**** (generated, ${generatedSecretPath(config.dataDir, GENERATED_FILES[name]!)})` : '(not set: generated on first start)') : '(not set)';
+    const fromUnit = unit?.credentials.get(name);
+    const shown = slots.length
+      ? `**** (${where})`
+      : fromUnit
+        ? `**** (systemd credential from ${fromUnit})`
+        : name in generated
+          ? generated[name]
+            ? `**** (generated, ${generatedSecretPath(config.dataDir, GENERATED_FILES[name]!)})`
+            : '(not set: generated on first start)'
+          : '(not set)';
     report.settings.push([name, shown]);
   }
 
-  await checkDirs(config, good, bad);
+  await checkDirs(config, good, bad, unit);
   const running = await runningDaemon(config.httpListen);
   for (const [flag, addr] of [['--agi-listen', config.agiListen], ['--http-listen', config.httpListen]] as const) {
     const free = await portFree(addr);
@@ -64,7 +75,19 @@ export async function runCheck(config: Config): Promise<CheckReport> {
   }
 
   const secret = config.secrets.ASTERISK_INBOUND_SECRET[0]?.value ?? generated['ASTERISK_INBOUND_SECRET'];
-  const signing = [config.secrets.FAXBRIDGE_WEBHOOK_SECRET[0]?.value ?? generated['FAXBRIDGE_WEBHOOK_SECRET']].filter((v): v is string => Boolean(v));
+  const signing = [config.secrets.FAXBRIDGE_WEBHOOK_SECRET[0]?.value ?? generated['FAXBRIDGE_WEBHOOK_SECRET']].filter((v): v is string => {
+    if (!v) return false;
+    try {
+      signingKey(v);
+      return true;
+    } catch (err) {
+      bad(`FAXBRIDGE_WEBHOOK_SECRET: ${(err as Error).message}`);
+      return false;
+    }
+  });
+  if (running && running.dataDir && running.dataDir !== config.dataDir) {
+    bad(`the faxbridge running on ${config.httpListen.host}:${config.httpListen.port} uses data dir ${running.dataDir}, not ${config.dataDir}: pass --data-dir ${running.dataDir} (or FAXBRIDGE_DATA_DIR)`);
+  }
   const target = config.target ?? (running ? `http://${connectableHost(config.httpListen.host)}:${config.httpListen.port}${ASTERISK_INBOUND_PATH}` : undefined);
   if (!target) good("target: this daemon's own receiver (not running now, so not probed)");
   else await probeTarget(target, secret, signing, good, bad);
@@ -72,7 +95,33 @@ export async function runCheck(config: Config): Promise<CheckReport> {
   return report;
 }
 
-async function checkDirs(config: Config, good: (m: string) => void, bad: (m: string) => void): Promise<void> {
+/**
+ * The unit's facts, when a unit file is there and check does not run under it: its credentials
+ * become the secrets check probes with (as the service will have them), and each source must exist.
+ */
+async function readUnit(file: string | undefined, config: Config, good: (m: string) => void, bad: (m: string) => void): Promise<UnitFacts | undefined> {
+  const unitFile = file ?? DEFAULT_UNIT_FILE;
+  const text = await readFile(unitFile, 'utf8').catch(() => undefined);
+  if (text === undefined) {
+    if (file) bad(`cannot read the unit file ${file}`);
+    return undefined;
+  }
+  const unit = parseUnit(text);
+  good(`unit ${unitFile}: ${unit.credentials.size} credential(s), state dir ${unit.stateDirectories.map((d) => `/var/lib/${d}`).join(', ') || '(none)'}`);
+  for (const [name, source] of unit.credentials) {
+    if (!(SECRET_NAMES as readonly string[]).includes(name)) continue;
+    const slots = config.secrets[name as SecretName];
+    if (slots.length > 0) continue; // set in the environment: the service would get it the same way
+    try {
+      slots.push({ value: readSecretFile(name, source), file: source });
+    } catch (err) {
+      bad(`the unit loads ${name} from ${source}: ${(err as Error).message}; systemd will refuse to start the service`);
+    }
+  }
+  return unit;
+}
+
+async function checkDirs(config: Config, good: (m: string) => void, bad: (m: string) => void, unit: UnitFacts | undefined): Promise<void> {
   const spool = await stat(config.spoolDir).catch(() => undefined);
   if (!spool?.isDirectory()) bad(`spool dir ${config.spoolDir} does not exist (--spool-dir; Asterisk's FAXFILE directory)`);
   else if (!(await can(config.spoolDir, constants.R_OK | constants.X_OK))) bad(`spool dir ${config.spoolDir} is not readable by this user (add it to the asterisk group)`);
@@ -82,7 +131,8 @@ async function checkDirs(config: Config, good: (m: string) => void, bad: (m: str
   const data = await stat(config.dataDir).catch(() => undefined);
   if (data && !data.isDirectory()) bad(`data dir ${config.dataDir} is not a directory`);
   else if (data && !(await can(config.dataDir, constants.W_OK))) bad(`data dir ${config.dataDir} is not writable by this user`);
-  else if (!data && !(await can(path.dirname(config.dataDir), constants.W_OK))) bad(`data dir ${config.dataDir} does not exist and cannot be created`);
+  else if (!data && unit?.stateDirectories.some((d) => path.join('/var/lib', d) === config.dataDir)) good(`data dir ${config.dataDir} will be created by systemd at the first start (StateDirectory=)`);
+  else if (!data && !(await can(path.dirname(config.dataDir), constants.W_OK))) bad(`data dir ${config.dataDir} does not exist and cannot be created by this user`);
   else good(`data dir ${config.dataDir} is ${data ? 'writable' : 'creatable'}`);
 }
 
@@ -100,14 +150,15 @@ function portFree(addr: ListenAddress): Promise<true | string> {
   });
 }
 
-async function runningDaemon(addr: ListenAddress): Promise<boolean> {
-  if (addr.port === 0) return false;
+/** The faxbridge answering on this address, if one does, with the data dir it uses. */
+async function runningDaemon(addr: ListenAddress): Promise<{ dataDir: string | undefined } | undefined> {
+  if (addr.port === 0) return undefined;
   try {
     const res = await request(`http://${connectableHost(addr.host)}:${addr.port}/healthz`, { signal: AbortSignal.timeout(2000) });
-    const body = (await res.body.json()) as { agi?: unknown; outbox?: unknown };
-    return res.statusCode === 200 && body.agi !== undefined && body.outbox !== undefined;
+    const body = (await res.body.json()) as { agi?: unknown; outbox?: unknown; data_dir?: string };
+    return res.statusCode === 200 && body.agi !== undefined && body.outbox !== undefined ? { dataDir: body.data_dir } : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -154,6 +154,10 @@ async function assemble(
         ok: true,
         agi: { address: formatAddress(agi?.address()), ...agi?.stats() },
         http: { address: formatAddress(httpAddress) },
+        // What `faxbridge simulate` needs to play Asterisk against this daemon.
+        spool_dir: config.spoolDir,
+        data_dir: config.dataDir,
+        target: config.target ? redactUrl(config.target) : LOCAL_TARGET,
         outbox: { pending: o.pending, dead: o.dead, delivered: o.delivered, oldest_pending_age_s: o.oldestPendingAgeSeconds },
       };
     },
@@ -213,8 +217,16 @@ async function assemble(
   });
 
   const target = config.target ? redactUrl(config.target) : LOCAL_TARGET;
+  const apiKeyFile = secrets.fileOf('FAXBRIDGE_API_KEY');
   log.info(
-    { agi: formatAddress(agiAddress), http: formatAddress(httpAddress), target, data_dir: config.dataDir, spool_dir: config.spoolDir },
+    {
+      agi: formatAddress(agiAddress),
+      http: formatAddress(httpAddress),
+      target,
+      data_dir: config.dataDir,
+      spool_dir: config.spoolDir,
+      next: `smoke test: faxbridge simulate; faxes: faxbridge inbox list${apiKeyFile ? `; API key: sudo cat ${apiKeyFile}` : ''}`,
+    },
     'listening',
   );
 
@@ -244,7 +256,10 @@ async function prepareDirs(config: Config, log: Logger): Promise<void> {
   }
   const spool = await stat(config.spoolDir).catch(() => undefined);
   if (!spool?.isDirectory()) {
-    log.warn({ spool_dir: config.spoolDir }, 'config.spool_dir_missing');
+    log.warn(
+      { spool_dir: config.spoolDir, hint: `create it (install -d -o asterisk -g asterisk -m 2770 ${config.spoolDir}) or set --spool-dir to Asterisk's FAXFILE directory` },
+      'config.spool_dir_missing',
+    );
   }
 }
 

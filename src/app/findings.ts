@@ -18,7 +18,8 @@ export function configFindings(config: Config): Finding[] {
   const out: Finding[] = [];
   const say = (severity: Finding['severity'], event: string, text: string) => out.push({ severity, event, text });
 
-  if (config.target && !s.ASTERISK_INBOUND_SECRET.length) {
+  // On this host the probe (check) or the first delivery tells; another host needs the same secret on both sides.
+  if (config.target && !isLoopback(config.target) && !s.ASTERISK_INBOUND_SECRET.length) {
     say('problem', 'config.internal_secret_generated_for_remote_target', 'ASTERISK_INBOUND_SECRET is not set, but --target is another host: set it to the secret the target expects');
   }
   if (s.PHAXIO_API_SECRET.length) say('ok', 'config.phaxio_seed', 'phaxio: seed scheme (X-Phaxio-Signature, HMAC-SHA256) configured');
@@ -42,4 +43,9 @@ export function configFindings(config: Config): Finding[] {
     say('warning', 'config.faxbot_copy_path_contains_test', `--data-dir ${config.dataDir} contains "test": Faxbot refuses documents whose path does`);
   }
   return out;
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

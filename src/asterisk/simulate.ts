@@ -1,9 +1,10 @@
 /**
  * Plays Asterisk's side of the hangup-handler AGI against a running daemon, the way the recorded
- * sessions do, and reports whether FAXBRIDGE_ACK came back. For a sysadmin's smoke test.
+ * sessions do, and reports whether FAXBRIDGE_ACK came back. It puts the TIFF where ReceiveFAX
+ * would (the spool must exist: it never creates directories).
  */
 import net from 'node:net';
-import { copyFile, mkdir, readFile } from 'node:fs/promises';
+import { copyFile, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLineReader, parseArgs } from '../agi/protocol.js';
 import { ACK_VARIABLE, AGI_SCRIPT } from './fax-received.js';
@@ -38,8 +39,6 @@ export async function simulateFax(o: SimulateOptions): Promise<SimulateResult> {
   const faxfile = path.join(o.spoolDir, `${uniqueid}.tiff`);
   let pages = o.pages ?? 0;
   if (o.tiff) {
-    // ReceiveFAX writes into the spool; a smoke test puts its TIFF where Asterisk would.
-    await mkdir(o.spoolDir, { recursive: true });
     await copyFile(o.tiff, faxfile);
     if (o.pages === undefined) pages = inspectTiff(await readFile(faxfile)).pages.length;
   }

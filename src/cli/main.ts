@@ -11,11 +11,12 @@ import { closest, kebab } from '../config/sources.js';
 import { checkCommand } from './check.js';
 import { EXIT_FAILED, EXIT_USAGE } from './exit-codes.js';
 import { inboxCommand } from './inbox.js';
+import { jobsCommand } from './jobs.js';
 import { outboxCommand } from './outbox.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
 
-const COMMANDS = [serveCommand, checkCommand, simulateCommand, outboxCommand, inboxCommand] as CommandModule[];
+const COMMANDS = [serveCommand, checkCommand, simulateCommand, inboxCommand, outboxCommand, jobsCommand] as CommandModule[];
 
 export function buildCli(args: string[]) {
   return COMMANDS.reduce((y, c) => y.command(c), yargs(args))
@@ -25,7 +26,7 @@ export function buildCli(args: string[]) {
       'Every setting can also be given as a FAXBRIDGE_* variable (--spool-dir is FAXBRIDGE_SPOOL_DIR) or in the --config file;\n' +
         'every command reads the whole environment and file and uses what it needs. Flags win, then variables, then the file.',
     )
-    .demandCommand(1, 'Name a command: serve, check, simulate, outbox or inbox (see --help)')
+    .demandCommand(1, 'Name a command: serve, check, simulate, inbox, outbox or jobs (see --help)')
     .strictCommands()
     .strictOptions()
     .recommendCommands()
@@ -75,7 +76,12 @@ export async function main(args: string[]): Promise<void> {
       console.error(`faxbridge: ${err.message}`);
       process.exit(EXIT_USAGE);
     }
-    console.error(`faxbridge: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}`);
+    if ((e.code === 'EACCES' || e.code === 'EPERM') && e.path) {
+      console.error(`faxbridge: permission denied on ${e.path}: run as the user that owns it (the service runs as faxbridge: sudo -u faxbridge ...), or fix its ownership`);
+      process.exit(EXIT_USAGE);
+    }
+    const message = e.message ?? String(err);
+    console.error(`faxbridge: ${e.code && !message.startsWith(e.code) ? `${e.code}: ` : ''}${message}`);
     process.exit(EXIT_FAILED);
   }
 }

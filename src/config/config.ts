@@ -104,10 +104,10 @@ export function resolveConfig(flags: Readonly<Record<string, unknown>>, env: Nod
     if (err instanceof SettingError) throw new ConfigError(err.message);
     throw err;
   }
-  return { ...settingsToConfig(gathered.settings, env), warnings: gathered.warnings };
+  return settingsToConfig(gathered.settings, env, gathered.warnings);
 }
 
-function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv): Omit<Config, 'warnings'> {
+function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv, warnings: string[]): Config {
   const maxSessions = Number(raw.maxSessions ?? DEFAULTS.maxSessions);
   if (!Number.isInteger(maxSessions) || maxSessions < 1) throw new ConfigError(`--max-sessions must be a positive integer, got ${raw.maxSessions}`);
   const logLevel = raw.logLevel ?? DEFAULTS.logLevel;
@@ -118,6 +118,7 @@ function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv): Omit<Config, '
   } catch (err) {
     throw new ConfigError(`--retry-schedule: ${(err as Error).message}`);
   }
+  let secrets: Secrets | undefined;
   return {
     agiListen: parseListen('--agi-listen', raw.agiListen ?? DEFAULTS.agiListen),
     httpListen: parseListen('--http-listen', raw.httpListen ?? DEFAULTS.httpListen),
@@ -135,7 +136,11 @@ function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv): Omit<Config, '
     logLevel,
     maxSessions,
     retrySchedule,
-    secrets: Object.fromEntries(SECRET_NAMES.map((name) => [name, secretSlots(env, name)])) as Secrets,
+    // Read on first use: a command that needs no secret (inbox list) must not fail on a secret file.
+    get secrets(): Secrets {
+      return (secrets ??= Object.fromEntries(SECRET_NAMES.map((name) => [name, secretSlots(env, name)])) as Secrets);
+    },
+    warnings,
   };
 }
 

@@ -20,6 +20,8 @@ export interface RuntimeSecrets {
   get(name: SecretName): string[];
   /** The value to send (the current one). */
   current(name: SecretName): string | undefined;
+  /** The file the current value comes from, if it comes from one. */
+  fileOf(name: SecretName): string | undefined;
   /** Standard Webhooks keys from FAXBRIDGE_WEBHOOK_SECRET, current first. */
   signingKeys(): Buffer[];
   /** The signing secret was configured explicitly: the receiver then requires signatures. */
@@ -91,6 +93,7 @@ export async function openSecrets(configured: Secrets, o: { dataDir: string; log
   return {
     get,
     current: (name) => slots.get(name)![0]?.value,
+    fileOf: (name) => slots.get(name)![0]?.file,
     signingKeys() {
       // Sign with the configured keys only; a retired key is accepted, never used to sign.
       const values = slots.get('FAXBRIDGE_WEBHOOK_SECRET')!.map((s) => s.value);
@@ -130,6 +133,7 @@ async function generated(dataDir: string, name: string, make: () => string, log:
   }
   const value = make();
   await writeFileDurable(file, `${value}\n`, 0o600);
-  log.warn({ file, how_to_read: `sudo cat ${file}` }, 'secret.generated');
+  // Normal on a first start: every secret this box needs exists now, in a file only the service reads.
+  log.info({ file, how_to_read: `sudo cat ${file}` }, 'secret.generated');
   return { value, file };
 }

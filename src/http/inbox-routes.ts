@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { documentAs, NoDocumentError } from '../inbox/export.js';
 import type { StatusStore } from '../inbox/statuses.js';
-import { inboxView as view, type Inbox } from '../inbox/store.js';
+import { cursorAfter, inboxView as view, type Inbox } from '../inbox/store.js';
 import { matchesAny } from '../signing/constant-time.js';
 import { header, sendDetail } from './reply.js';
 
@@ -44,7 +44,7 @@ export const inboxRoutes: FastifyPluginAsync<InboxRoutesOptions> = async (app, d
     const last = rows.at(-1);
     return reply.send({
       items: rows.map(view),
-      next_cursor: rows.length === limit && last ? `${last.received_at}|${last.id}` : null,
+      next_cursor: rows.length === limit && last ? cursorAfter(last) : null,
     });
   });
 

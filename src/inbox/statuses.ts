@@ -26,6 +26,8 @@ export interface StatusStore {
   /** The job's status: its latest final event if it has one, else its latest event. */
   current(jobId: string): StatusRow | undefined;
   history(jobId: string): StatusRow[];
+  /** Jobs by their latest event, newest first, each with its current status. */
+  jobs(limit: number): StatusRow[];
 }
 
 export function createStatusStore(db: Db): StatusStore {
@@ -41,6 +43,8 @@ export function createStatusStore(db: Db): StatusStore {
     `SELECT * FROM outbound_status WHERE job_id = ?
      ORDER BY (status IN (${finals})) DESC, id DESC LIMIT 1`,
   );
+
+  const recentJobs = db.prepare<[number], { job_id: string }>('SELECT job_id FROM outbound_status GROUP BY job_id ORDER BY MAX(id) DESC LIMIT ?');
 
   function currentOf(jobId: string): StatusRow | undefined {
     return current.get(jobId, ...FINAL_STATUSES);
@@ -58,5 +62,6 @@ export function createStatusStore(db: Db): StatusStore {
     },
     current: currentOf,
     history: (jobId) => history.all(jobId),
+    jobs: (limit) => recentJobs.all(limit).map((j) => currentOf(j.job_id)!),
   };
 }

@@ -52,6 +52,13 @@ export interface Inbox {
   insert(fax: InboundFax, document: StoredDocument | null, createdAt: Date): InboxRow | undefined;
   get(id: string): InboxRow | undefined;
   list(filter?: InboxFilter): InboxRow[];
+  /** How many records match the filter (from its `after` on; `limit` ignored). */
+  count(filter?: InboxFilter): number;
+}
+
+/** The cursor that continues a listing after this row (the API's `next_cursor`). */
+export function cursorAfter(row: Pick<InboxRow, 'received_at' | 'id'>): string {
+  return `${row.received_at}|${row.id}`;
 }
 
 /** The record's id: the same derivation as the webhook id, so every path collides on purpose. */
@@ -110,21 +117,29 @@ export function createInbox(db: Db): Inbox {
     },
     get: (id) => byId.get(id),
     list(filter = {}) {
-      const where: string[] = [];
-      const params: unknown[] = [];
-      if (filter.to) (where.push('to_number = ?'), params.push(filter.to));
-      if (filter.status) (where.push('status = ?'), params.push(filter.status));
-      if (filter.since) (where.push('received_at >= ?'), params.push(filter.since));
-      if (filter.after) {
-        const [at, id] = filter.after.split('|');
-        where.push('(received_at < ? OR (received_at = ? AND id < ?))');
-        params.push(at, at, id ?? '');
-      }
-      const sql = `SELECT * FROM inbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                   ORDER BY received_at DESC, id DESC LIMIT ?`;
+      const { where, params } = conditions(filter);
+      const sql = `SELECT * FROM inbox ${where} ORDER BY received_at DESC, id DESC LIMIT ?`;
       return db.prepare(sql).all(...params, Math.min(filter.limit ?? 50, 500)) as InboxRow[];
     },
+    count(filter = {}) {
+      const { where, params } = conditions(filter);
+      return (db.prepare(`SELECT COUNT(*) AS n FROM inbox ${where}`).get(...params) as { n: number }).n;
+    },
   };
+}
+
+function conditions(filter: InboxFilter): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (filter.to) (where.push('to_number = ?'), params.push(filter.to));
+  if (filter.status) (where.push('status = ?'), params.push(filter.status));
+  if (filter.since) (where.push('received_at >= ?'), params.push(filter.since));
+  if (filter.after) {
+    const [at, id] = filter.after.split('|');
+    where.push('(received_at < ? OR (received_at = ? AND id < ?))');
+    params.push(at, at, id ?? '');
+  }
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
 /** The public shape of a record: the API's answer and the forwarded event's `data`. */
