@@ -52,11 +52,11 @@ export async function runCheck(config: Config, o: { unitFile?: string } = {}): P
   for (const name of SECRET_NAMES) {
     const slots = config.secrets[name];
     const where = slots.map((s, i) => `${i ? 'previous ' : ''}${s.file ? `file ${s.file}` : 'environment'}`).join(', ');
-    const fromUnit = unit?.credentials.get(name);
+    const fromUnit = unit?.secrets.get(name);
     const shown = slots.length
       ? `**** (${where})`
       : fromUnit
-        ? `**** (systemd credential from ${fromUnit})`
+        ? `**** (systemd credential, file ${fromUnit.source})`
         : name in generated
           ? generated[name]
             ? `**** (generated, ${generatedSecretPath(config.dataDir, GENERATED_FILES[name]!)})`
@@ -65,7 +65,7 @@ export async function runCheck(config: Config, o: { unitFile?: string } = {}): P
     report.settings.push([name, shown]);
   }
 
-  await checkDirs(config, good, bad, unit);
+  await checkDirs(config, good, bad, unit?.facts);
   const running = await runningDaemon(config.httpListen);
   for (const [flag, addr] of [['--agi-listen', config.agiListen], ['--http-listen', config.httpListen]] as const) {
     const free = await portFree(addr);
@@ -74,8 +74,9 @@ export async function runCheck(config: Config, o: { unitFile?: string } = {}): P
     else bad(`${flag} ${addr.host}:${addr.port}: ${free}`);
   }
 
-  const secret = config.secrets.ASTERISK_INBOUND_SECRET[0]?.value ?? generated['ASTERISK_INBOUND_SECRET'];
-  const signing = [config.secrets.FAXBRIDGE_WEBHOOK_SECRET[0]?.value ?? generated['FAXBRIDGE_WEBHOOK_SECRET']].filter((v): v is string => {
+  const secretOf = (name: SecretName) => config.secrets[name][0]?.value ?? unit?.secrets.get(name)?.value ?? generated[name];
+  const secret = secretOf('ASTERISK_INBOUND_SECRET');
+  const signing = [secretOf('FAXBRIDGE_WEBHOOK_SECRET')].filter((v): v is string => {
     if (!v) return false;
     try {
       signingKey(v);
@@ -96,29 +97,33 @@ export async function runCheck(config: Config, o: { unitFile?: string } = {}): P
 }
 
 /**
- * The unit's facts, when a unit file is there and check does not run under it: its credentials
- * become the secrets check probes with (as the service will have them), and each source must exist.
+ * The unit's facts, when a unit file is there: its credentials are the secrets the service
+ * will have (check probes with them), and each source file must exist or systemd will not start.
  */
-async function readUnit(file: string | undefined, config: Config, good: (m: string) => void, bad: (m: string) => void): Promise<UnitFacts | undefined> {
+async function readUnit(
+  file: string | undefined,
+  config: Config,
+  good: (m: string) => void,
+  bad: (m: string) => void,
+): Promise<{ facts: UnitFacts; secrets: Map<string, { value: string; source: string }> } | undefined> {
   const unitFile = file ?? DEFAULT_UNIT_FILE;
   const text = await readFile(unitFile, 'utf8').catch(() => undefined);
   if (text === undefined) {
     if (file) bad(`cannot read the unit file ${file}`);
     return undefined;
   }
-  const unit = parseUnit(text);
-  good(`unit ${unitFile}: ${unit.credentials.size} credential(s), state dir ${unit.stateDirectories.map((d) => `/var/lib/${d}`).join(', ') || '(none)'}`);
-  for (const [name, source] of unit.credentials) {
-    if (!(SECRET_NAMES as readonly string[]).includes(name)) continue;
-    const slots = config.secrets[name as SecretName];
-    if (slots.length > 0) continue; // set in the environment: the service would get it the same way
+  const facts = parseUnit(text);
+  good(`unit ${unitFile}: ${facts.credentials.size} credential(s), state dir ${facts.stateDirectories.map((d) => `/var/lib/${d}`).join(', ') || '(none)'}`);
+  const secrets = new Map<string, { value: string; source: string }>();
+  for (const [name, source] of facts.credentials) {
+    if (!(SECRET_NAMES as readonly string[]).includes(name) || config.secrets[name as SecretName].length > 0) continue;
     try {
-      slots.push({ value: readSecretFile(name, source), file: source });
+      secrets.set(name, { value: readSecretFile(name, source), source });
     } catch (err) {
       bad(`the unit loads ${name} from ${source}: ${(err as Error).message}; systemd will refuse to start the service`);
     }
   }
-  return unit;
+  return { facts, secrets };
 }
 
 async function checkDirs(config: Config, good: (m: string) => void, bad: (m: string) => void, unit: UnitFacts | undefined): Promise<void> {

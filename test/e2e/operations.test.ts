@@ -142,6 +142,38 @@ describe('faxbridge check', () => {
     }
   });
 
+  it('before the first start under the unit: its credentials are used and its state dir is expected, not a problem', async () => {
+    const root = await tempDir();
+    const spool = path.join(root, 'spool');
+    await mkdir(spool);
+    const creds = path.join(root, 'credentials');
+    await mkdir(creds);
+    await writeFile(path.join(creds, 'ASTERISK_INBOUND_SECRET'), 'unit-secret\n');
+    await writeFile(path.join(creds, 'FAXBRIDGE_API_KEY'), 'unit-api-key\n');
+    const unit = path.join(root, 'faxbridge.service');
+    const text = (await readFile(path.join(ROOT, 'systemd', 'faxbridge.service'), 'utf8')).replaceAll('/etc/faxbridge/credentials/', `${creds}/`);
+    await writeFile(unit, text);
+    const dataDir = '/var/lib/faxbridge-check-test-never-created';
+    const r = await runCli(['check', '--unit', unit, '--data-dir', dataDir, '--spool-dir', spool, '--agi-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0'], {});
+    const problems = r.stderr.split('\n').filter((l) => l.startsWith('PROBLEM: '));
+    // The shipped unit names /var/lib/faxbridge; this one is the same unit with another StateDirectory.
+    assert.ok(problems.some((p) => /FAXBRIDGE_WEBHOOK_SECRET from .*: cannot read/.test(p)), `a missing credential source is named: ${r.stderr}`);
+    assert.match(r.stdout, /ASTERISK_INBOUND_SECRET\s+\*\*\*\* \(systemd credential, file .*credentials\/ASTERISK_INBOUND_SECRET\)/);
+    assert.doesNotMatch(r.stdout, /unit-secret|unit-api-key/, 'secrets are masked');
+
+    await writeFile(path.join(creds, 'FAXBRIDGE_WEBHOOK_SECRET'), 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n');
+    await writeFile(unit, text.replace('StateDirectory=faxbridge', 'StateDirectory=faxbridge-check-test-never-created'));
+    const ok = await runCli(['check', '--unit', unit, '--data-dir', dataDir, '--spool-dir', spool, '--agi-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0'], {});
+    assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+    assert.match(ok.stdout, /data dir \/var\/lib\/faxbridge-check-test-never-created will be created by systemd at the first start/);
+    assert.match(ok.stdout, /FAXBRIDGE_API_KEY\s+\*\*\*\* \(systemd credential, file .*credentials\/FAXBRIDGE_API_KEY\)/);
+
+    // Under the unit itself, the credentials directory is where the secrets are.
+    const under = await runCli(['check', '--unit', path.join(root, 'none.service'), '--data-dir', path.join(root, 'data'), '--spool-dir', spool, '--agi-listen', '127.0.0.1:0', '--http-listen', '127.0.0.1:0'], { CREDENTIALS_DIRECTORY: creds });
+    assert.match(under.stdout, /ASTERISK_INBOUND_SECRET\s+\*\*\*\* \(file .*credentials\/ASTERISK_INBOUND_SECRET\)/);
+    assert.match(under.stderr, /cannot read the unit file/);
+  });
+
   it('broken configurations: one line per problem, exit 1', async () => {
     const root = await tempDir();
     const busy = net.createServer();

@@ -8,6 +8,7 @@ import { realSignature, realSignedString } from '../../src/providers/phaxio.js';
 import { parseMultipart } from '../../src/providers/form-body.js';
 import type { TestDaemon } from '../helpers/daemon.js';
 import { queryOne } from '../helpers/db.js';
+import { runCli } from '../helpers/cli.js';
 import { loadHttpFixture, PROVIDERS, PROVIDER_SECRETS, type HttpFixture } from '../helpers/fixtures.js';
 import { sendFixture, startFixtureDaemon } from '../helpers/fixture-daemon.js';
 import { startTlsFileServer, type TlsFileServer } from '../helpers/tls-file-server.js';
@@ -195,6 +196,18 @@ describe('provider routes, rules that span fixtures', () => {
       const body = (await job.body.json()) as { status: string; history: unknown[] };
       assert.equal(body.status, 'success');
       assert.equal(body.history.length, 2, 'both events are kept in the history');
+
+      // The same, for a sysadmin at the shell.
+      const list = await runCli(['jobs', 'list', '--data-dir', d.dataDir]);
+      assert.equal(list.code, 0, list.stderr);
+      assert.match(list.stdout, /job_123\s+success\s+phaxio\s+123456/);
+      assert.match((await runCli(['jobs', 'list', '--status', 'failed', '--data-dir', d.dataDir])).stdout, /no outbound fax statuses with status failed/);
+      const show = await runCli(['jobs', 'show', 'job_123', '--data-dir', d.dataDir]);
+      assert.match(show.stdout, /^job job_123: success \(phaxio, fax 123456\)/);
+      assert.equal(show.stdout.trim().split('\n').length, 4, 'a title, a header and the two events');
+      const json = JSON.parse((await runCli(['jobs', 'show', 'job_123', '--json', '--data-dir', d.dataDir])).stdout) as { history: unknown[] };
+      assert.equal(json.history.length, 2);
+      assert.equal((await runCli(['jobs', 'show', 'nope', '--data-dir', d.dataDir])).code, 1);
     } finally {
       await d.stop();
     }
