@@ -7,7 +7,8 @@ import { access, readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { request } from 'undici';
-import { connectableHost, readSecretFile, SECRET_NAMES, type Config, type ListenAddress, type SecretName } from '../config/config.js';
+import { connectableHost, readSecretFile, SECRET_NAMES, type Config, type ListenAddress, type MailConfig, type SecretName } from '../config/config.js';
+import { createMailSender } from '../mail/sender.js';
 import { redactUrl } from '../log/logger.js';
 import { ASTERISK_INBOUND_PATH, PROBE_BODY } from '../providers/internal.js';
 import { generatedSecretPath } from '../config/secrets.js';
@@ -93,6 +94,7 @@ export async function runCheck(config: Config, o: { unitFile?: string } = {}): P
   if (!target) good("target: this daemon's own receiver (not running now, so not probed)");
   else await probeTarget(target, secret, signing, good, bad);
   for (const f of configFindings(config)) (f.severity === 'problem' ? bad : good)(f.text);
+  if (config.mail) await checkMail(config.mail, config, good, bad);
   return report;
 }
 
@@ -124,6 +126,18 @@ async function readUnit(
     }
   }
   return { facts, secrets };
+}
+
+/** Routes listed, then EHLO, STARTTLS and AUTH against the server, as the daemon will do them. */
+async function checkMail(mail: MailConfig, config: Config, good: (m: string) => void, bad: (m: string) => void): Promise<void> {
+  if (mail.routes.length === 0) good('mail: an SMTP server is set but no --mail-route: no fax is emailed');
+  for (const r of mail.routes) good(`mail route ${r.pattern} -> ${r.recipients.join(', ')}`);
+  const sender = createMailSender(mail, { user: () => config.secrets.FAXBRIDGE_SMTP_USER[0]?.value, password: () => config.secrets.FAXBRIDGE_SMTP_PASSWORD[0]?.value }, { timeoutMs: 10_000 });
+  const verdict = await sender.verify();
+  sender.close();
+  const shown = `${mail.smtpUrl}${config.secrets.FAXBRIDGE_SMTP_USER.length ? ' (with AUTH)' : ''}${mail.requireTls ? ', TLS required' : ''}`;
+  if (verdict.ok) good(`SMTP ${shown} accepts us (EHLO${mail.requireTls ? ', STARTTLS' : ''}${config.secrets.FAXBRIDGE_SMTP_USER.length ? ', AUTH' : ''})`);
+  else bad(`SMTP ${shown}: ${verdict.problem}`);
 }
 
 async function checkDirs(config: Config, good: (m: string) => void, bad: (m: string) => void, unit: UnitFacts | undefined): Promise<void> {

@@ -5,6 +5,7 @@
  * then delivery (attempts in flight finish or stay pending), HTTP, the commit queue, the store.
  */
 import { mkdir, stat } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -19,11 +20,14 @@ import { buildServer } from '../http/server.js';
 import { createIngest } from '../inbox/ingest.js';
 import { purgeExpired } from '../inbox/retention.js';
 import { createStatusStore } from '../inbox/statuses.js';
-import { createInbox } from '../inbox/store.js';
-import { redactUrl } from '../log/logger.js';
+import { createInbox, type InboxRow } from '../inbox/store.js';
+import { maskNumber, redactUrl } from '../log/logger.js';
+import { mailDelivery } from '../mail/deliver.js';
+import { mailFor } from '../mail/queue.js';
+import { createMailSender } from '../mail/sender.js';
 import { enqueueForward, faxForwardEvent, statusForwardEvent } from '../outbox/forward.js';
 import { createOutbox, PRIMARY_TARGET } from '../outbox/queue.js';
-import { createDeliveryWorker } from '../outbox/worker.js';
+import { createDeliveryWorker, MAIL_TARGET_PREFIX } from '../outbox/worker.js';
 import { ASTERISK_INBOUND_PATH, internalRoutes } from '../providers/internal.js';
 import { phaxioRoutes } from '../providers/phaxio.js';
 import { sinchRoutes } from '../providers/sinch.js';
@@ -96,9 +100,15 @@ async function assemble(
   const statuses = createStatusStore(db);
   const outboxGauges = () => {
     const c = outbox.counts();
+    const m = outbox.counts(MAIL_TARGET_PREFIX);
     const oldest = c.oldestPendingAt === undefined ? null : Math.round((now().getTime() - c.oldestPendingAt) / 1000);
-    return { pending: c.pending, dead: c.dead, delivered: c.delivered, oldestPendingAgeSeconds: oldest };
+    return { pending: c.pending, dead: c.dead, delivered: c.delivered, oldestPendingAgeSeconds: oldest, mailPending: m.pending, mailDead: m.dead };
   };
+  const hostname = os.hostname();
+  const mailSender = config.mail
+    ? createMailSender(config.mail, { user: () => secrets.current('FAXBRIDGE_SMTP_USER'), password: () => secrets.current('FAXBRIDGE_SMTP_PASSWORD') })
+    : undefined;
+  if (mailSender) teardown.push('mail', () => mailSender.close());
 
   let httpAddress: AddressInfo | undefined;
   const faxbotCopyDir = path.join(config.dataDir, 'faxbot-copies');
@@ -113,6 +123,7 @@ async function assemble(
     // Rows queued for this daemon's own receiver before local ingest existed still go there.
     resolveTarget: (stored) => (stored === PRIMARY_TARGET ? (config.target ?? ownReceiver(httpAddress!)) : stored),
     faxbotCopyDir: config.targetKind === 'faxbot' ? faxbotCopyDir : undefined,
+    mail: mailSender && config.mail ? mailDelivery({ inbox, sender: mailSender, config: config.mail, hostname }) : undefined,
     onOutcome: metrics.delivery,
     credentials: { internalSecret: () => secrets.current('ASTERISK_INBOUND_SECRET'), signingKeys: () => secrets.signingKeys() },
     now: () => now().getTime(),
@@ -123,13 +134,26 @@ async function assemble(
     worker.wake();
   };
   const forwarding = config.forwardUrls.length > 0;
+  const mailLog = log.child({ component: 'mail' });
+  // Runs inside the transaction that creates the record: its forwards and its mail are queued with it.
+  const onFaxCreated = (row: InboxRow) => {
+    if (forwarding) forwardTo(faxForwardEvent(row, now()));
+    if (!config.mail) return;
+    const decision = mailFor(row, config.mail, hostname);
+    if ('skip' in decision) {
+      if (decision.skip === 'unrouted') mailLog.info({ id: row.id, to: maskNumber(row.to_number) }, 'mail.unrouted');
+      return;
+    }
+    outbox.enqueue(decision.queue, now().getTime());
+    worker.wake();
+  };
   const ingest = await createIngest({
     dataDir: config.dataDir,
     inbox,
     statuses,
     commits,
     now,
-    onFaxCreated: forwarding ? (row) => forwardTo(faxForwardEvent(row, now())) : undefined,
+    onFaxCreated: forwarding || config.mail ? onFaxCreated : undefined,
     onStatusCreated: forwarding ? (row) => forwardTo(statusForwardEvent(row, now())) : undefined,
   });
 
@@ -159,6 +183,7 @@ async function assemble(
         data_dir: config.dataDir,
         target: config.target ? redactUrl(config.target) : LOCAL_TARGET,
         outbox: { pending: o.pending, dead: o.dead, delivered: o.delivered, oldest_pending_age_s: o.oldestPendingAgeSeconds },
+        mail: config.mail ? { pending: o.mailPending, dead: o.mailDead } : undefined,
       };
     },
     metrics: { text: () => registry.metrics(), contentType: registry.contentType, httpRequest: metrics.httpRequest },

@@ -6,7 +6,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface Metrics {
   agiSession(outcome: string, seconds: number): void;
-  delivery(outcome: 'delivered' | 'retry' | 'dead'): void;
+  delivery(kind: 'outbox' | 'mail', outcome: 'delivered' | 'retry' | 'dead'): void;
   httpRequest(route: string, status: number): void;
   /** A group commit flushed `size` callers' work in one transaction. */
   commitBatch(size: number, seconds: number): void;
@@ -16,6 +16,8 @@ export interface OutboxGauges {
   pending: number;
   dead: number;
   oldestPendingAgeSeconds: number | null;
+  mailPending: number;
+  mailDead: number;
 }
 
 export function createMetrics(outbox: () => OutboxGauges): { metrics: Metrics; registry: Registry } {
@@ -42,6 +44,28 @@ export function createMetrics(outbox: () => OutboxGauges): { metrics: Metrics; r
     help: 'Delivery attempts by outcome',
     labelNames: ['outcome'],
     registers: [registry],
+  });
+  const mails = new Counter({
+    name: 'faxbridge_mail_total',
+    help: 'Fax emails by outcome of each attempt (sent, retry, dead)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'faxbridge_mail_pending',
+    help: 'Fax emails waiting to be sent',
+    registers: [registry],
+    collect() {
+      this.set(outbox().mailPending);
+    },
+  });
+  new Gauge({
+    name: 'faxbridge_mail_dead',
+    help: 'Fax emails the SMTP server refused for good (see faxbridge outbox list --state dead)',
+    registers: [registry],
+    collect() {
+      this.set(outbox().mailDead);
+    },
   });
   const requests = new Counter({
     name: 'faxbridge_webhook_requests_total',
@@ -100,7 +124,10 @@ export function createMetrics(outbox: () => OutboxGauges): { metrics: Metrics; r
         latency.observe(seconds);
         if (outcome !== 'acked' && outcome !== 'duplicate') ackFailures.inc();
       },
-      delivery: (outcome) => deliveries.inc({ outcome }),
+      delivery(kind, outcome) {
+        if (kind === 'mail') mails.inc({ outcome: outcome === 'delivered' ? 'sent' : outcome });
+        else deliveries.inc({ outcome });
+      },
       commitBatch(size, seconds) {
         batchSize.observe(size);
         batchSeconds.observe(seconds);

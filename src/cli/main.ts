@@ -12,11 +12,12 @@ import { checkCommand } from './check.js';
 import { EXIT_FAILED, EXIT_USAGE } from './exit-codes.js';
 import { inboxCommand } from './inbox.js';
 import { jobsCommand } from './jobs.js';
+import { mailCommand } from './mail.js';
 import { outboxCommand } from './outbox.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
 
-const COMMANDS = [serveCommand, checkCommand, simulateCommand, inboxCommand, outboxCommand, jobsCommand] as CommandModule[];
+const COMMANDS = [serveCommand, checkCommand, simulateCommand, inboxCommand, outboxCommand, jobsCommand, mailCommand] as CommandModule[];
 
 export function buildCli(args: string[]) {
   return COMMANDS.reduce((y, c) => y.command(c), yargs(args))
@@ -26,7 +27,7 @@ export function buildCli(args: string[]) {
       'Every setting can also be given as a FAXBRIDGE_* variable (--spool-dir is FAXBRIDGE_SPOOL_DIR) or in the --config file;\n' +
         'every command reads the whole environment and file and uses what it needs. Flags win, then variables, then the file.',
     )
-    .demandCommand(1, 'Name a command: serve, check, simulate, inbox, outbox or jobs (see --help)')
+    .demandCommand(1, 'Name a command: serve, check, simulate, inbox, outbox, jobs or mail (see --help)')
     .strictCommands()
     .strictOptions()
     .recommendCommands()

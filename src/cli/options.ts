@@ -38,5 +38,15 @@ export function serveOptions<T>(y: Argv<T>) {
     .option('sinch-allow-unauthenticated', { type: 'boolean', describe: 'Accept /sinch-inbound with no credential configured (not recommended)', defaultDescription: 'false' })
     .option('max-body-mb', { type: 'number', describe: 'Body limit of the provider routes, in MiB (413 above it)', defaultDescription: String(DEFAULTS.maxBodyMb) })
     .option('secret-grace', { type: 'string', describe: 'How long a secret replaced in its file stays accepted', defaultDescription: String(DEFAULTS.secretGrace) })
+    .option('mail-route', {
+      type: 'string',
+      array: true,
+      describe: 'Email faxes to a number: PATTERN=ADDR[,ADDR...], PATTERN digits (exact), digits* (prefix) or * (all); longest wins; repeatable [env: FAXBRIDGE_MAIL_ROUTE, ";" between routes]',
+    })
+    .option('smtp-url', { type: 'string', describe: 'SMTP server for fax email: smtp://host:port (STARTTLS when offered) or smtps://host:465; user and password: FAXBRIDGE_SMTP_USER, FAXBRIDGE_SMTP_PASSWORD' })
+    .option('smtp-require-tls', { type: 'boolean', describe: 'Refuse to send mail in clear text', defaultDescription: 'true, unless the SMTP host is loopback' })
+    .option('smtp-ca-file', { type: 'string', describe: "PEM file of the CA that signed the SMTP server's certificate (a relay with a private CA)" })
+    .option('mail-from', { type: 'string', describe: 'From address of fax emails', defaultDescription: 'faxbridge@<hostname>' })
+    .option('mail-failed', { type: 'boolean', describe: 'Email failed receptions too (the pages that arrived, and why it failed)', defaultDescription: 'true' })
     .option('retention-days', { type: 'number', describe: 'Remove documents older than this (records stay, marked purged); 0 keeps them', defaultDescription: String(DEFAULTS.retentionDays) });
 }

@@ -3,9 +3,11 @@
  * those, flags first), plus secrets from the seed's variable names, each also as `*_FILE`.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_MAX_SESSIONS } from '../agi/server.js';
 import { parseDuration } from './duration.js';
+import { isAddress, MailRouteError, parseRouteSpec, type MailRoute } from '../mail/routes.js';
 import { gatherSettings, SettingError, type Settings } from './sources.js';
 import { parseSchedule } from '../outbox/retry-policy.js';
 import { DEFAULT_FILE_URL_HOSTS } from '../documents/file-url.js';
@@ -29,6 +31,8 @@ export const SECRET_NAMES = [
   'SINCH_INBOUND_BASIC_USER',
   'SINCH_INBOUND_BASIC_PASS',
   'SINCH_INBOUND_HMAC_SECRET',
+  'FAXBRIDGE_SMTP_USER',
+  'FAXBRIDGE_SMTP_PASSWORD',
 ] as const;
 
 export type SecretName = (typeof SECRET_NAMES)[number];
@@ -69,8 +73,22 @@ export interface Config {
   maxSessions: number;
   retrySchedule: number[];
   secrets: Secrets;
+  /** Fax to email; undefined when neither a route nor an SMTP server is configured. */
+  mail: MailConfig | undefined;
   /** Keys in the environment or the config file that are no setting (said once at start). */
   warnings: string[];
+}
+
+export interface MailConfig {
+  routes: MailRoute[];
+  smtpUrl: string;
+  /** Refuse to send in clear text (on by default unless the SMTP host is loopback). */
+  requireTls: boolean;
+  /** CA certificates (PEM) to trust for the SMTP server, for a relay with a private CA. */
+  ca: Buffer | undefined;
+  from: string;
+  /** Mail failed receptions too (with the pages that arrived and the reason). */
+  mailFailed: boolean;
 }
 
 export const DEFAULTS = {
@@ -136,6 +154,7 @@ function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv, warnings: strin
     logLevel,
     maxSessions,
     retrySchedule,
+    mail: parseMail(raw),
     // Read on first use: a command that needs no secret (inbox list) must not fail on a secret file.
     get secrets(): Secrets {
       return (secrets ??= Object.fromEntries(SECRET_NAMES.map((name) => [name, secretSlots(env, name)])) as Secrets);
@@ -226,4 +245,38 @@ export function readSecretFile(name: string, file: string): string {
   const value = text.trim();
   if (!value) throw new ConfigError(`${name}_FILE ${file} is empty`);
   return value;
+}
+
+function parseMail(raw: Settings): MailConfig | undefined {
+  const specs = [raw.mailRoute ?? []].flat().flatMap((r) => r.split(';')).map((r) => r.trim()).filter(Boolean);
+  let routes: MailRoute[];
+  try {
+    routes = specs.map(parseRouteSpec);
+  } catch (err) {
+    if (err instanceof MailRouteError) throw new ConfigError(`--mail-route: ${err.message}`);
+    throw err;
+  }
+  if (routes.length === 0 && !raw.smtpUrl) return undefined;
+  if (!raw.smtpUrl) throw new ConfigError('--mail-route is set but --smtp-url is not: say where to send (smtp://localhost:25 for a local Postfix, smtp://smtp.example.com:587 for a provider)');
+  let url: URL;
+  try {
+    url = new URL(raw.smtpUrl);
+  } catch {
+    throw new ConfigError(`--smtp-url must be smtp://host:port or smtps://host:465, got "${raw.smtpUrl}"`);
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new ConfigError(`--smtp-url must be smtp:// or smtps://, got "${raw.smtpUrl}"`);
+  if (url.username || url.password) throw new ConfigError('--smtp-url must not carry credentials: set FAXBRIDGE_SMTP_USER and FAXBRIDGE_SMTP_PASSWORD (or their _FILE forms)');
+  const from = raw.mailFrom ?? `faxbridge@${os.hostname()}`;
+  if (!isAddress(from)) throw new ConfigError(`--mail-from "${from}" is not an email address`);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  let ca: Buffer | undefined;
+  if (raw.smtpCaFile) {
+    try {
+      ca = readFileSync(raw.smtpCaFile);
+    } catch (err) {
+      throw new ConfigError(`cannot read --smtp-ca-file ${raw.smtpCaFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return { routes, smtpUrl: url.toString(), requireTls: raw.smtpRequireTls ?? !loopback, ca, from, mailFailed: raw.mailFailed ?? true };
 }

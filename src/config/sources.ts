@@ -25,6 +25,12 @@ export const SETTINGS = {
   maxBodyMb: 'number',
   secretGrace: 'string',
   retentionDays: 'number',
+  mailRoute: 'list',
+  smtpUrl: 'string',
+  smtpRequireTls: 'boolean',
+  smtpCaFile: 'string',
+  mailFrom: 'string',
+  mailFailed: 'boolean',
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -98,6 +104,10 @@ function readConfigFile(file: string, warnings: string[]): Settings {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SettingError(`the config file ${file} must hold a JSON object`);
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(parsed)) {
+    if (key === 'mailRoutes') {
+      out['mailRoute'] = mailRoutesObject(value, file);
+      continue;
+    }
     const name = fromKebab(key);
     if (!isSetting(name)) {
       warnings.push(`"${key}" in ${file} is not a faxbridge setting and is ignored${suggest(name, (n) => `"${n}"`)}`);
@@ -108,7 +118,15 @@ function readConfigFile(file: string, warnings: string[]): Settings {
   return out as Settings;
 }
 
+/** `"mailRoutes": {"PATTERN": ["addr", ...]}` as the `PATTERN=addr,...` entries the flag takes. */
+function mailRoutesObject(value: unknown, file: string): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SettingError(`"mailRoutes" in ${file} must be an object: {"PATTERN": ["addr", ...]}`);
+  return Object.entries(value).map(([pattern, to]) => `${pattern}=${[to].flat().join(',')}`);
+}
+
 function convert(name: SettingName, text: string, where: string): unknown {
+  // Several routes in one variable: FAXBRIDGE_MAIL_ROUTE='1555987*=a@x.com;*=desk@x.com'.
+  if (name === 'mailRoute') return text.split(';').map((r) => r.trim()).filter(Boolean);
   switch (SETTINGS[name]) {
     case 'number': {
       const n = Number(text);

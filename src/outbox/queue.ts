@@ -61,7 +61,7 @@ export interface Outbox {
   list(state?: OutboxState, limit?: number): OutboxRow[];
   /** Puts dead (or pending) rows back to be sent now; returns how many. */
   retry(ids: readonly number[] | 'all-dead', now: number): number;
-  counts(): { pending: number; delivered: number; dead: number; oldestPendingAt: number | undefined };
+  counts(targetPrefix?: string): { pending: number; delivered: number; dead: number; oldestPendingAt: number | undefined };
 }
 
 export function createOutbox(db: Db): Outbox {
@@ -97,8 +97,8 @@ export function createOutbox(db: Db): Outbox {
   const requeueDead = db.prepare(
     `UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = @now, updated_at = @now WHERE state = 'dead'`,
   );
-  const counts = db.prepare<[], { state: OutboxState; n: number; oldest: number | null }>(
-    'SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox GROUP BY state',
+  const counts = db.prepare<[string], { state: OutboxState; n: number; oldest: number | null }>(
+    `SELECT state, COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE target LIKE ? ESCAPE '\\' GROUP BY state`,
   );
 
   return {
@@ -119,9 +119,9 @@ export function createOutbox(db: Db): Outbox {
       if (ids === 'all-dead') return requeueDead.run({ now }).changes;
       return db.transaction(() => ids.reduce((n, id) => n + requeue.run({ id, now }).changes, 0))();
     },
-    counts() {
+    counts(targetPrefix = '') {
       const out = { pending: 0, delivered: 0, dead: 0, oldestPendingAt: undefined as number | undefined };
-      for (const row of counts.all()) {
+      for (const row of counts.all(`${targetPrefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)) {
         out[row.state] = row.n;
         if (row.state === 'pending') out.oldestPendingAt = row.oldest ?? undefined;
       }

@@ -35,8 +35,10 @@ export interface WorkerOptions {
   resolveTarget: (stored: string) => string;
   /** Set when the primary target is a Faxbot: PDF copies for it are written here. */
   faxbotCopyDir?: string;
+  /** Sends a mail row (see MAIL_TARGET_PREFIX). */
+  mail?: (row: OutboxRow) => Promise<AttemptResult>;
   /** Told each attempt's outcome (metrics). */
-  onOutcome?: (outcome: 'delivered' | 'retry' | 'dead') => void;
+  onOutcome?: (kind: 'outbox' | 'mail', outcome: 'delivered' | 'retry' | 'dead') => void;
   concurrency?: number;
   /** Longest sleep between looks at the table, so `outbox retry` from the CLI is noticed. */
   pollMs?: number;
@@ -44,6 +46,14 @@ export interface WorkerOptions {
   requestTimeoutMs?: number;
   now?: () => number;
 }
+
+/** Outbox rows whose target starts with this are emails (mail/deliver.ts); the rest are HTTP. */
+export const MAIL_TARGET_PREFIX = 'mail:';
+
+/** What one attempt came to, whatever carried it. */
+export type AttemptResult =
+  | { action: 'delivered'; status: number | null; error: null; response: string | null; responseId: string | null }
+  | { action: 'retry' | 'dead'; status: number | null; error: string; response: string | null; retryAfterMs?: number; configError?: boolean };
 
 export interface DeliveryWorker {
   start(): void;
@@ -98,17 +108,50 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
 
   async function attempt(row: OutboxRow, signal: AbortSignal): Promise<void> {
     const started = now();
-    const url = options.resolveTarget(row.target);
-    const ctx = { outbox_id: row.id, webhook_id: row.webhook_id, target: redactUrl(url), attempt: row.attempts + 1 };
+    const mail = row.target.startsWith(MAIL_TARGET_PREFIX);
+    const kind = mail ? 'mail' : 'outbox';
+    const target = mail ? row.target : redactUrl(options.resolveTarget(row.target));
+    const ctx = { outbox_id: row.id, webhook_id: row.webhook_id, target, attempt: row.attempts + 1 };
+    const result = mail ? await sendMail(row) : await post(row, signal);
+    if (result === 'aborted') return; // shutdown: leave the row pending, due now
+    const latency_ms = now() - started;
+    const outcome = { status: result.status, error: result.error, response: result.response };
+    if (result.action === 'delivered') {
+      outbox.markDelivered(row.id, { ...outcome, responseId: result.responseId }, now());
+      options.onOutcome?.(kind, 'delivered');
+      log.info({ ...ctx, status: result.status, latency_ms }, mail ? 'mail.sent' : 'outbox.delivered');
+      if (row.tiff_path && isPinned(row.tiff_path, options.pinDir)) {
+        await unlink(row.tiff_path).catch((err: unknown) => {
+          if (!isNotFound(err)) log.warn({ outbox_id: row.id, err: String(err) }, 'outbox.unpin_failed');
+        });
+      }
+      return;
+    }
+    const delay = result.action === 'retry' ? nextDelayMs(row.attempts + 1, schedule, { retryAfterMs: result.retryAfterMs }) : undefined;
+    if (delay === undefined) {
+      outbox.markDead(row.id, outcome, now());
+      options.onOutcome?.(kind, 'dead');
+      log.error({ ...ctx, status: result.status, latency_ms, reason: result.error }, `${kind}.dead`);
+      return;
+    }
+    outbox.markRetry(row.id, outcome, now() + delay, now());
+    options.onOutcome?.(kind, 'retry');
+    const fields = { ...ctx, status: result.status, reason: result.error, retry_in_ms: delay };
+    if (result.configError) log.error(fields, `${kind}.target_config_error`);
+    else log.warn(fields, `${kind}.retry`);
+  }
+
+  async function sendMail(row: OutboxRow): Promise<AttemptResult> {
+    if (!options.mail) return { action: 'retry', status: null, error: 'mail is not configured (--smtp-url) in this run', response: null, configError: true };
+    return options.mail(row);
+  }
+
+  async function post(row: OutboxRow, signal: AbortSignal): Promise<AttemptResult | 'aborted'> {
     let body: string;
     try {
       body = await buildDeliveryBody(row, { spoolDir: options.spoolDir, pinDir: options.pinDir, faxbotCopyDir: options.faxbotCopyDir });
     } catch (err) {
-      const error = `document unavailable: ${(err as Error).message}`;
-      outbox.markDead(row.id, { status: null, error, response: null }, now());
-      options.onOutcome?.('dead');
-      log.error({ ...ctx, err: error }, 'outbox.dead');
-      return;
+      return { action: 'dead', status: null, error: `document unavailable: ${(err as Error).message}`, response: null };
     }
     const ts = Math.floor(now() / 1000);
     const headers: Record<string, string> = {
@@ -120,67 +163,22 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     };
     const secret = row.target === PRIMARY_TARGET ? credentials.internalSecret() : undefined;
     if (secret) headers['x-internal-secret'] = secret;
-
-    let status: number;
-    let responseHeaders: Record<string, string | string[] | undefined>;
-    let responseText: string;
     try {
-      const res = await request(url, {
+      const res = await request(options.resolveTarget(row.target), {
         method: 'POST',
         headers,
         body,
         dispatcher: agent,
         signal: AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]),
       });
-      status = res.statusCode;
-      responseHeaders = res.headers;
-      responseText = await readLimited(res.body, RESPONSE_KEEP_BYTES);
+      const text = await readLimited(res.body, RESPONSE_KEEP_BYTES);
+      const verdict = classifyResponse(res.statusCode, res.headers, now());
+      if (verdict.action === 'delivered') return { action: 'delivered', status: res.statusCode, error: null, response: text || null, responseId: responseId(text) };
+      return { action: verdict.action, status: res.statusCode, error: verdict.why, response: text || null, retryAfterMs: verdict.action === 'retry' ? verdict.retryAfterMs : undefined, configError: verdict.action === 'retry' ? verdict.configError : false };
     } catch (err) {
-      if (signal.aborted) return; // shutdown: leave the row pending, due now
-      const error = describeNetworkError(err);
-      retryOrDie(row, ctx, { status: null, error, response: null }, undefined, false);
-      return;
+      if (signal.aborted) return 'aborted';
+      return { action: 'retry', status: null, error: describeNetworkError(err), response: null };
     }
-    const verdict = classifyResponse(status, responseHeaders, now());
-    const latency_ms = now() - started;
-    const outcome = { status, error: verdict.action === 'delivered' ? null : verdict.why, response: responseText || null };
-    if (verdict.action === 'delivered') {
-      outbox.markDelivered(row.id, { ...outcome, responseId: responseId(responseText) }, now());
-      options.onOutcome?.('delivered');
-      log.info({ ...ctx, status, latency_ms }, 'outbox.delivered');
-      if (row.tiff_path && isPinned(row.tiff_path, options.pinDir)) {
-        await unlink(row.tiff_path).catch((err: unknown) => {
-          if (!isNotFound(err)) log.warn({ outbox_id: row.id, err: String(err) }, 'outbox.unpin_failed');
-        });
-      }
-    } else if (verdict.action === 'dead') {
-      outbox.markDead(row.id, outcome, now());
-      options.onOutcome?.('dead');
-      log.error({ ...ctx, status, latency_ms, reason: verdict.why }, 'outbox.dead');
-    } else {
-      retryOrDie(row, ctx, outcome, verdict.retryAfterMs, verdict.configError ?? false);
-    }
-  }
-
-  function retryOrDie(
-    row: OutboxRow,
-    ctx: Record<string, unknown>,
-    outcome: { status: number | null; error: string | null; response: string | null },
-    retryAfterMs: number | undefined,
-    configError: boolean,
-  ): void {
-    const delay = nextDelayMs(row.attempts + 1, schedule, { retryAfterMs });
-    if (delay === undefined) {
-      outbox.markDead(row.id, outcome, now());
-      options.onOutcome?.('dead');
-      log.error({ ...ctx, status: outcome.status, reason: outcome.error }, 'outbox.dead');
-      return;
-    }
-    outbox.markRetry(row.id, outcome, now() + delay, now());
-    options.onOutcome?.('retry');
-    const fields = { ...ctx, status: outcome.status, reason: outcome.error, retry_in_ms: delay };
-    if (configError) log.error(fields, 'outbox.target_config_error');
-    else log.warn(fields, 'outbox.retry');
   }
 
   return {
