@@ -49,6 +49,8 @@ export async function runCheck(config: Config, o: { unitFile?: string } = {}): P
     ['forward-url', config.forwardUrls.map(redactUrl).join(', ') || '(none)'],
     ['retention-days', config.retentionDays ? String(config.retentionDays) : '0 (keep for ever)'],
     ['retry-schedule', config.retrySchedule.map((ms) => `${ms / 1000}s`).join(',')],
+    ['smtp-url', config.mail ? `${config.mail.smtpUrl}${config.mail.requireTls ? ' (TLS required)' : ''}` : '(not set: no fax email)'],
+    ['mail-from', config.mail?.from ?? '-'],
   );
   for (const name of SECRET_NAMES) {
     const slots = config.secrets[name];
@@ -136,7 +138,8 @@ async function checkMail(mail: MailConfig, config: Config, good: (m: string) => 
   const verdict = await sender.verify();
   sender.close();
   const shown = `${mail.smtpUrl}${config.secrets.FAXBRIDGE_SMTP_USER.length ? ' (with AUTH)' : ''}${mail.requireTls ? ', TLS required' : ''}`;
-  if (verdict.ok) good(`SMTP ${shown} accepts us (EHLO${mail.requireTls ? ', STARTTLS' : ''}${config.secrets.FAXBRIDGE_SMTP_USER.length ? ', AUTH' : ''})`);
+  const steps = ['EHLO', mail.requireTls ? 'STARTTLS (required)' : 'STARTTLS if offered', ...(config.secrets.FAXBRIDGE_SMTP_USER.length ? ['AUTH'] : [])];
+  if (verdict.ok) good(`SMTP ${shown} accepts us (${steps.join(', ')})`);
   else bad(`SMTP ${shown}: ${verdict.problem}`);
 }
 
