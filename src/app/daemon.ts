@@ -16,7 +16,7 @@ import { AGI_SCRIPT, faxReceivedRoute } from '../asterisk/fax-received.js';
 import { watchSpool } from '../asterisk/spool-watcher.js';
 import { ConfigError, connectableHost, type Config } from '../config/config.js';
 import { openSecrets } from '../config/secrets.js';
-import { buildServer } from '../http/server.js';
+import { buildServer, buildWebServer } from '../http/server.js';
 import { createIngest } from '../inbox/ingest.js';
 import { purgeExpired } from '../inbox/retention.js';
 import { createStatusStore } from '../inbox/statuses.js';
@@ -46,6 +46,8 @@ export interface Daemon {
   spoolScanned: Promise<void>;
   agiAddress: AddressInfo;
   httpAddress: AddressInfo;
+  /** Where the web inbox is: --web-listen, else the HTTP address. */
+  webAddress: AddressInfo;
   /** Where Asterisk events go: `local` (straight into this inbox) or the target's URL. */
   target: string;
   stop(): Promise<void>;
@@ -123,7 +125,10 @@ async function assemble(
     // Rows queued for this daemon's own receiver before local ingest existed still go there.
     resolveTarget: (stored) => (stored === PRIMARY_TARGET ? (config.target ?? ownReceiver(httpAddress!)) : stored),
     faxbotCopyDir: config.targetKind === 'faxbot' ? faxbotCopyDir : undefined,
-    mail: mailSender && config.mail ? mailDelivery({ inbox, sender: mailSender, config: config.mail, hostname }) : undefined,
+    mail:
+      mailSender && config.mail
+        ? mailDelivery({ inbox, sender: mailSender, config: config.mail, hostname, linkFor: config.publicUrl ? (id) => `${config.publicUrl}/fax/${id}` : undefined })
+        : undefined,
     onOutcome: metrics.delivery,
     credentials: { internalSecret: () => secrets.current('ASTERISK_INBOUND_SECRET'), signingKeys: () => secrets.signingKeys() },
     now: () => now().getTime(),
@@ -159,8 +164,11 @@ async function assemble(
 
   let agi: AgiServer | undefined;
   const nowSeconds = () => Math.floor(now().getTime() / 1000);
+  const web = { db, inbox, statuses, publicUrl: config.publicUrl, trustProxy: config.trustProxy, now };
   const http = buildServer({
     logger: log,
+    web,
+    trustProxy: config.trustProxy,
     providers: {
       routes: [...internalRoutes(credentials.internal, nowSeconds), ...phaxioRoutes(credentials.phaxio), ...sinchRoutes(credentials.sinch)],
       ingest,
@@ -195,6 +203,17 @@ async function assemble(
   }
   teardown.push('http', () => http.close());
   httpAddress = http.server.address() as AddressInfo;
+  let webAddress: AddressInfo | undefined;
+  if (config.webListen) {
+    const webOnly = buildWebServer({ logger: log, web, trustProxy: config.trustProxy });
+    try {
+      await webOnly.listen({ host: config.webListen.host, port: config.webListen.port });
+    } catch (err) {
+      throw listenError('--web-listen', config.webListen, err);
+    }
+    teardown.push('web', () => webOnly.close());
+    webAddress = webOnly.server.address() as AddressInfo;
+  }
 
   worker.start();
   teardown.push('delivery', () => worker.stop(5000));
@@ -247,6 +266,7 @@ async function assemble(
     {
       agi: formatAddress(agiAddress),
       http: formatAddress(httpAddress),
+      web: formatAddress(webAddress ?? httpAddress),
       target,
       data_dir: config.dataDir,
       spool_dir: config.spoolDir,
@@ -261,6 +281,7 @@ async function assemble(
     purgeExpired: () => (retentionRun = retention()),
     agiAddress,
     httpAddress,
+    webAddress: webAddress ?? httpAddress,
     target,
     stop() {
       stopping ??= (async () => {

@@ -24,9 +24,15 @@ export function withDb<T>(dir: string, mode: 'read' | 'write', fn: (db: Db) => T
         : `cannot open the database in ${dir}: ${e.message}`,
     );
   }
+  let result: T;
   try {
-    return fn(db);
-  } finally {
+    result = fn(db);
+  } catch (err) {
     db.close();
+    throw err;
   }
+  // An async job (hashing a password) keeps the database open until it is done.
+  if (result instanceof Promise) return result.finally(() => db.close()) as T;
+  db.close();
+  return result;
 }

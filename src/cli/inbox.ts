@@ -50,7 +50,7 @@ export const inboxCommand: CommandModule<object, Args> = {
 function list(dir: string, argv: Args): void {
   if (argv.since !== undefined && Number.isNaN(Date.parse(argv.since))) throw new ConfigError(`--since must be a time such as 2026-12-01 or 2026-12-01T08:00, got "${argv.since}"`);
   if (!Number.isInteger(argv.limit) || argv.limit < 1) throw new ConfigError(`--limit must be a whole number of 1 or more, got ${argv.limit}`);
-  const filter: InboxFilter = { to: argv.to, status: argv.status, since: argv.since === undefined ? undefined : new Date(argv.since).toISOString() };
+  const filter: InboxFilter = { withDeleted: true, to: argv.to, status: argv.status, since: argv.since === undefined ? undefined : new Date(argv.since).toISOString() };
   const json = argv.json ?? false;
   withDb(dir, 'read', (db) => {
     const inbox = createInbox(db);

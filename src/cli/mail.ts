@@ -51,6 +51,7 @@ export const mailCommand: CommandModule<object, Args> = {
       meta: JSON.stringify({ from_name: 'faxbridge mail test' }),
       created_at: now,
       purged_at: null,
+      deleted_at: null,
     };
     const mail = faxMail(sample, { kind: 'pdf', bytes: tiffToPdf(await readFile(SAMPLE_TIFF)) }, { from: config.mail.from, to: [argv.to], hostname: os.hostname() });
     mail.subject = `[test] ${mail.subject}`;

@@ -16,8 +16,9 @@ import { mailCommand } from './mail.js';
 import { outboxCommand } from './outbox.js';
 import { serveCommand } from './serve.js';
 import { simulateCommand } from './simulate.js';
+import { userCommand } from './user.js';
 
-const COMMANDS = [serveCommand, checkCommand, simulateCommand, inboxCommand, outboxCommand, jobsCommand, mailCommand] as CommandModule[];
+const COMMANDS = [serveCommand, checkCommand, simulateCommand, inboxCommand, outboxCommand, jobsCommand, mailCommand, userCommand] as CommandModule[];
 
 export function buildCli(args: string[]) {
   return COMMANDS.reduce((y, c) => y.command(c), yargs(args))
@@ -27,7 +28,7 @@ export function buildCli(args: string[]) {
       'Every setting can also be given as a FAXBRIDGE_* variable (--spool-dir is FAXBRIDGE_SPOOL_DIR) or in the --config file;\n' +
         'every command reads the whole environment and file and uses what it needs. Flags win, then variables, then the file.',
     )
-    .demandCommand(1, 'Name a command: serve, check, simulate, inbox, outbox, jobs or mail (see --help)')
+    .demandCommand(1, 'Name a command: serve, check, simulate, inbox, outbox, jobs, mail or user (see --help)')
     .strictCommands()
     .strictOptions()
     .recommendCommands()

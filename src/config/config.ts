@@ -73,6 +73,10 @@ export interface Config {
   maxSessions: number;
   retrySchedule: number[];
   secrets: Secrets;
+  /** A second address that serves only the web inbox (e.g. 0.0.0.0:8081 for the LAN). */
+  webListen: ListenAddress | undefined;
+  /** Believe X-Forwarded-Proto and X-Forwarded-For from a reverse proxy in front of us. */
+  trustProxy: boolean;
   /** Fax to email; undefined when neither a route nor an SMTP server is configured. */
   mail: MailConfig | undefined;
   /** Keys in the environment or the config file that are no setting (said once at start). */
@@ -155,6 +159,8 @@ function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv, warnings: strin
     maxSessions,
     retrySchedule,
     mail: parseMail(raw),
+    webListen: raw.webListen ? parseListen('--web-listen', raw.webListen) : undefined,
+    trustProxy: raw.trustProxy ?? false,
     // Read on first use: a command that needs no secret (inbox list) must not fail on a secret file.
     get secrets(): Secrets {
       return (secrets ??= Object.fromEntries(SECRET_NAMES.map((name) => [name, secretSlots(env, name)])) as Secrets);

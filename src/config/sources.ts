@@ -31,6 +31,8 @@ export const SETTINGS = {
   smtpCaFile: 'string',
   mailFrom: 'string',
   mailFailed: 'boolean',
+  webListen: 'string',
+  trustProxy: 'boolean',
 } as const;
 
 export type SettingName = keyof typeof SETTINGS;

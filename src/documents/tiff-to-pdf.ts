@@ -90,7 +90,9 @@ function pageImage(tiff: Buffer, page: TiffPage, n: number): PageImage {
   let extra = '';
   if (compression === 3) {
     k = page.group3Options & 1 ? 4 : 0; // bit 0: 2-D coding
-    extra = ` /EndOfLine true${page.group3Options & 4 ? ' /EncodedByteAlign true' : ''}`;
+    // T.4 fill bits only pad before each EOL, and a decoder that reads EOLs skips them; telling
+    // it /EncodedByteAlign as well makes pdf.js (the web inbox) misread 2-D lines.
+    extra = ' /EndOfLine true';
   } else if (compression === 4) {
     k = -1;
   } else if (compression === 2) {

@@ -35,6 +35,7 @@ export const inboxRoutes: FastifyPluginAsync<InboxRoutesOptions> = async (app, d
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) return sendDetail(reply, 400, 'limit must be 1 to 500');
     if (q['since'] !== undefined && Number.isNaN(Date.parse(q['since']))) return sendDetail(reply, 400, 'since must be an ISO 8601 time');
     const rows = deps.inbox.list({
+      withDeleted: true,
       to: q['to'],
       status: q['status'],
       since: q['since'] === undefined ? undefined : new Date(q['since']).toISOString(),

@@ -8,9 +8,13 @@ import type { Logger } from 'pino';
 import { inboxRoutes, type InboxRoutesOptions } from './inbox-routes.js';
 import { providerRoutes, type ProviderRoutesOptions } from './provider-routes.js';
 import { sendDetail } from './reply.js';
+import { webRoutes, type WebRoutesOptions } from '../web/routes.js';
 
 export interface ServerOptions {
   logger: Logger;
+  /** The web inbox, at / (omitted: no web inbox). */
+  web?: Omit<WebRoutesOptions, 'logger'>;
+  trustProxy?: boolean;
   providers: Omit<ProviderRoutesOptions, 'logger'>;
   inboxApi: Omit<InboxRoutesOptions, 'logger'>;
   health: () => Record<string, unknown> & { ok: boolean };
@@ -20,7 +24,34 @@ export interface ServerOptions {
 
 export function buildServer(o: ServerOptions): FastifyInstance {
   const log = o.logger.child({ component: 'http' });
+  const app = base(log, o.trustProxy);
+  if (o.metrics) {
+    const metrics = o.metrics;
+    app.addHook('onResponse', async (req, reply) => metrics.httpRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode));
+    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+  }
+
+  app.get('/healthz', async (_req, reply) => {
+    const health = o.health();
+    return reply.code(health.ok ? 200 : 503).send(health);
+  });
+  app.register(providerRoutes, { ...o.providers, logger: log });
+  app.register(inboxRoutes, { ...o.inboxApi, logger: log });
+  if (o.web) app.register(webRoutes, { ...o.web, logger: log.child({ component: 'web' }) });
+  return app;
+}
+
+/** The web inbox alone, for --web-listen: none of the webhook, internal or API routes. */
+export function buildWebServer(o: { logger: Logger; web: Omit<WebRoutesOptions, 'logger'>; trustProxy?: boolean }): FastifyInstance {
+  const log = o.logger.child({ component: 'web' });
+  const app = base(log, o.trustProxy);
+  app.register(webRoutes, { ...o.web, logger: log });
+  return app;
+}
+
+function base(log: Logger, trustProxy = false): FastifyInstance {
   const app = Fastify({
+    trustProxy,
     // Fastify's own per-request lines are noise for a sysadmin; routes log their outcome themselves.
     loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,
@@ -37,18 +68,5 @@ export function buildServer(o: ServerOptions): FastifyInstance {
     return sendDetail(reply, status, detail);
   });
   app.setNotFoundHandler((_req, reply) => sendDetail(reply, 404, 'Not Found'));
-
-  if (o.metrics) {
-    const metrics = o.metrics;
-    app.addHook('onResponse', async (req, reply) => metrics.httpRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode));
-    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
-  }
-
-  app.get('/healthz', async (_req, reply) => {
-    const health = o.health();
-    return reply.code(health.ok ? 200 : 503).send(health);
-  });
-  app.register(providerRoutes, { ...o.providers, logger: log });
-  app.register(inboxRoutes, { ...o.inboxApi, logger: log });
   return app;
 }

@@ -34,12 +34,21 @@ export interface InboxRow {
   meta: string;
   created_at: string;
   purged_at: string | null;
+  deleted_at: string | null;
 }
 
 export interface InboxFilter {
   to?: string;
   status?: string;
   since?: string;
+  /** Received before this time (exclusive). */
+  until?: string;
+  /** Digits that the from or to number contains (the web inbox's search). */
+  number?: string;
+  /** Number patterns the reader may see (web users' --dids); undefined: every fax. */
+  dids?: readonly string[];
+  /** Include records deleted in the web inbox (the API and CLI see them, marked). */
+  withDeleted?: boolean;
   limit?: number;
   /** Opaque cursor: the `received_at|id` of the last row of the previous page. */
   after?: string;
@@ -54,6 +63,8 @@ export interface Inbox {
   list(filter?: InboxFilter): InboxRow[];
   /** How many records match the filter (from its `after` on; `limit` ignored). */
   count(filter?: InboxFilter): number;
+  /** Marks a record deleted (it stays; its document is purged by the caller). */
+  markDeleted(id: string, at: Date): boolean;
 }
 
 /** The cursor that continues a listing after this row (the API's `next_cursor`). */
@@ -76,6 +87,8 @@ export function documentPath(dataDir: string, id: string, type: DocumentType): s
 }
 
 export function createInbox(db: Db): Inbox {
+  // Number filters compare digits: "+1 (555) 987-0000" is 15559870000.
+  db.function('digits', { deterministic: true }, (v: unknown) => (typeof v === 'string' ? v.replace(/\D/g, '') : ''));
   const byKey = db.prepare<[string, string], InboxRow>('SELECT * FROM inbox WHERE source = ? AND provider_id = ?');
   const byWebhook = db.prepare<[string], InboxRow>('SELECT * FROM inbox WHERE webhook_id = ?');
   const byId = db.prepare<[string], InboxRow>('SELECT * FROM inbox WHERE id = ?');
@@ -121,6 +134,9 @@ export function createInbox(db: Db): Inbox {
       const sql = `SELECT * FROM inbox ${where} ORDER BY received_at DESC, id DESC LIMIT ?`;
       return db.prepare(sql).all(...params, Math.min(filter.limit ?? 50, 500)) as InboxRow[];
     },
+    markDeleted(id, at) {
+      return db.prepare('UPDATE inbox SET deleted_at = ?, purged_at = COALESCE(purged_at, ?) WHERE id = ? AND deleted_at IS NULL').run(at.toISOString(), at.toISOString(), id).changes === 1;
+    },
     count(filter = {}) {
       const { where, params } = conditions(filter);
       return (db.prepare(`SELECT COUNT(*) AS n FROM inbox ${where}`).get(...params) as { n: number }).n;
@@ -134,6 +150,17 @@ function conditions(filter: InboxFilter): { where: string; params: unknown[] } {
   if (filter.to) (where.push('to_number = ?'), params.push(filter.to));
   if (filter.status) (where.push('status = ?'), params.push(filter.status));
   if (filter.since) (where.push('received_at >= ?'), params.push(filter.since));
+  if (filter.until) (where.push('received_at < ?'), params.push(filter.until));
+  if (filter.number) {
+    const d = filter.number.replace(/\D/g, '');
+    (where.push("(instr(digits(from_number), ?) > 0 OR instr(digits(to_number), ?) > 0)"), params.push(d, d));
+  }
+  if (filter.dids) {
+    const any = filter.dids.map((p) => (p.endsWith('*') ? "digits(to_number) LIKE ? || '%'" : 'digits(to_number) = ?'));
+    where.push(any.length ? `(${any.join(' OR ')})` : '0');
+    params.push(...filter.dids.map((p) => p.replace(/\*$/, '')));
+  }
+  if (!filter.withDeleted) where.push('deleted_at IS NULL');
   if (filter.after) {
     const [at, id] = filter.after.split('|');
     where.push('(received_at < ? OR (received_at = ? AND id < ?))');
@@ -157,6 +184,7 @@ export function inboxView(row: InboxRow): Record<string, unknown> {
     document: row.document_type
       ? { type: row.document_type, sha256: row.document_sha256, bytes: row.document_bytes, purged: row.purged_at !== null }
       : null,
+    ...(row.deleted_at ? { deleted_at: row.deleted_at } : {}),
     meta: JSON.parse(row.meta) as unknown,
   };
 }

@@ -1,8 +1,9 @@
 /**
- * Fax-to-email routing by number, the way HylaFAX's FaxDispatch and FreePBX do it. A pattern is
- * matched against the digits of the fax's "to" (the DID): the digits exactly, digits then `*`
- * (a prefix), or `*` alone (every fax). The longest matching pattern wins. Pure.
+ * Fax-to-email routing by number, the way HylaFAX's FaxDispatch and FreePBX do it: a number
+ * pattern (domain/number-pattern.ts) against the digits of the fax's "to" (the DID); the
+ * longest matching pattern wins. Pure.
  */
+import { isNumberPattern, matchStrength } from '../domain/number-pattern.js';
 
 export interface MailRoute {
   pattern: string;
@@ -28,7 +29,7 @@ export function parseRouteSpec(spec: string): MailRoute {
 }
 
 export function route(pattern: string, recipients: readonly string[]): MailRoute {
-  if (!/^(\d+\*?|\*)$/.test(pattern)) {
+  if (!isNumberPattern(pattern)) {
     throw new MailRouteError(`mail route pattern "${pattern}" must be digits (15559870000), digits then * (1555987*), or * (every fax)`);
   }
   const list = recipients.map((r) => r.trim()).filter(Boolean);
@@ -39,15 +40,11 @@ export function route(pattern: string, recipients: readonly string[]): MailRoute
 
 /** The recipients for a fax to `to`, or undefined when no route matches. */
 export function recipientsFor(routes: readonly MailRoute[], to: string | null): string[] | undefined {
-  const digits = (to ?? '').replace(/\D/g, '');
   let best: MailRoute | undefined;
-  let bestLength = -1;
+  let bestStrength = -1;
   for (const r of routes) {
-    const prefix = r.pattern.endsWith('*') ? r.pattern.slice(0, -1) : undefined;
-    const matches = prefix === undefined ? digits === r.pattern : digits.startsWith(prefix);
-    // An exact pattern beats a prefix of the same digits; a longer prefix beats a shorter one.
-    const length = prefix === undefined ? r.pattern.length + 0.5 : prefix.length;
-    if (matches && length > bestLength) [best, bestLength] = [r, length];
+    const strength = matchStrength(r.pattern, to);
+    if (strength !== undefined && strength > bestStrength) [best, bestStrength] = [r, strength];
   }
   return best?.recipients;
 }

@@ -70,6 +70,28 @@ const MIGRATIONS: readonly string[] = [
    CREATE UNIQUE INDEX outbound_status_once ON outbound_status (provider, provider_fax_id, event, IFNULL(provider_status, ''));
    CREATE INDEX outbound_status_job ON outbound_status (job_id, id);
    ALTER TABLE inbox ADD COLUMN purged_at TEXT;`,
+  `CREATE TABLE users (
+     name TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     dids TEXT,
+     created_at TEXT NOT NULL,
+     password_changed_at TEXT NOT NULL
+   );
+   CREATE TABLE sessions (
+     id_hash TEXT PRIMARY KEY,
+     user_name TEXT NOT NULL,
+     csrf TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_seen_at INTEGER NOT NULL
+   );
+   CREATE INDEX sessions_user ON sessions (user_name);
+   CREATE TABLE fax_reads (
+     user_name TEXT NOT NULL,
+     fax_id TEXT NOT NULL,
+     read_at TEXT NOT NULL,
+     PRIMARY KEY (user_name, fax_id)
+   );
+   ALTER TABLE inbox ADD COLUMN deleted_at TEXT;`,
 ];
 
 function databasePath(dataDir: string): string {

@@ -37,9 +37,11 @@ function pageCount(pdf: string): number {
   return Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [pdf], { encoding: 'utf8' }))![1]);
 }
 
+const EXTRA = ['received-standard-1p-from-g4', 'received-standard-2p-from-g3', 'received-superfine-1p-from-g4'].map((n) => path.join(ASTERISK, 'tiffs-extra', `${n}.tiff`));
 const cases = [
   ...['success-3p', 'failed-partial', 'success-2p-exotic-name', 'success-1p-name', 'concurrent-01'].map((n) => path.join(ASTERISK, 'tiffs', `${n}.tiff`)),
   path.join(PROVIDERS, 'docs', 'one-page.tif'),
+  ...EXTRA,
 ];
 
 describe('TIFF to PDF, in-process', () => {
@@ -70,6 +72,19 @@ describe('TIFF to PDF, in-process', () => {
       }
     });
   }
+
+  it('standard (204x98), fine (204x196) and superfine (204x391) faxes all become the same paper size', async () => {
+    const dir = await tempDir('faxbridge-pdf-');
+    for (const tiff of [...EXTRA, path.join(ASTERISK, 'tiffs', 'success-3p.tiff')]) {
+      const file = path.join(dir, `${path.basename(tiff)}.pdf`);
+      writeFileSync(file, tiffToPdf(readFileSync(tiff)));
+      const info = execFileSync('pdfinfo', [file], { encoding: 'utf8' });
+      const [, w, h] = /Page size:\s+([\d.]+) x ([\d.]+) pts/.exec(info)!;
+      // 1728 dots at 204 dpi is 8.47 in, and ~1100/2200/4400 lines at 98/196/391 dpi ~11 in: not squashed.
+      assert.ok(Math.abs(Number(w) - 609.9) < 1, `${path.basename(tiff)} width ${w}`);
+      assert.ok(Number(h) / Number(w) > 1.25 && Number(h) / Number(w) < 1.4, `${path.basename(tiff)} proportions ${h}/${w}`);
+    }
+  });
 
   it('passes the CCITT data through (no re-encoding) and refuses what has no pages', () => {
     const tiff = readFileSync(path.join(ASTERISK, 'tiffs', 'success-1p-name.tiff'));
