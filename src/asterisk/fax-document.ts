@@ -40,16 +40,20 @@ export async function examineFaxDocument(spoolDir: string, faxfile: string | nul
 
 function inspect(file: SpoolFile): ExaminedDocument {
   let info;
+  const sha256 = createHash('sha256').update(file.bytes).digest('hex');
   try {
     info = inspectTiff(file.bytes);
   } catch (err) {
     if (err instanceof NotTiffError) return { facts: { ...NONE, tiff_problem: `refused: ${err.message}: ${file.path}` }, document: null };
-    throw err;
+    // A TIFF our reader cannot follow is still the fax: keep it, flag it, and never lose the event.
+    return {
+      facts: { tiff_path: file.path, tiff_pages: null, tiff_sha256: sha256, tiff_bytes: file.bytes.length, tiff_problem: `unreadable TIFF structure: ${(err as Error).message}` },
+      document: { bytes: file.bytes, type: 'tiff', sha256, file: { path: file.path, dev: file.dev, ino: file.ino } },
+    };
   }
   if (info.pages.length === 0) {
     return { facts: { ...NONE, tiff_pages: 0, tiff_problem: info.problem ?? 'zero pages' }, document: null };
   }
-  const sha256 = createHash('sha256').update(file.bytes).digest('hex');
   return {
     facts: { tiff_path: file.path, tiff_pages: info.pages.length, tiff_sha256: sha256, tiff_bytes: file.bytes.length, tiff_problem: info.problem ?? null },
     document: { bytes: file.bytes, type: 'tiff', sha256, file: { path: file.path, dev: file.dev, ino: file.ino } },

@@ -63,6 +63,21 @@ export function inspectTiff(bytes: Buffer): TiffInfo {
   const pages: TiffPage[] = [];
   const seen = new Set<number>();
   let offset = u32(4);
+  // Pages may share one strip table: each distinct table is read once, so the work and the
+  // memory stay bounded by the file's size whatever the directories claim.
+  const tables = new Map<string, number[]>();
+  const dataEnds = new Map<number[], Map<number[], number>>();
+  const dataEndOf = (offsets: number[], counts: number[]): number => {
+    let byCounts = dataEnds.get(offsets);
+    if (!byCounts) dataEnds.set(offsets, (byCounts = new Map()));
+    let end = byCounts.get(counts);
+    if (end === undefined) {
+      end = 0;
+      for (let i = 0; i < offsets.length; i++) end = Math.max(end, offsets[i]! + (counts[i] ?? 0));
+      byCounts.set(counts, end);
+    }
+    return end;
+  };
 
   while (offset !== 0) {
     if (seen.has(offset)) return { byteOrder, pages, problem: `directory loop at offset ${offset}` };
@@ -85,10 +100,13 @@ export function inspectTiff(bytes: Buffer): TiffInfo {
       const total = size * n;
       const at = total <= 4 ? entry + 8 : u32(entry + 8);
       if (at + total > bytes.length) return { byteOrder, pages, problem: `truncated: tag ${tag} points past the end` };
-      values.set(tag, readValues(type, n, at, u16, u32));
+      const key = `${type}:${n}:${at}`;
+      let table = tables.get(key);
+      if (!table) tables.set(key, (table = readValues(type, n, at, bytes, u16, u32)));
+      values.set(tag, table);
     }
     const page = toPage(values);
-    const dataEnd = page.stripOffsets.reduce((max, o, i) => Math.max(max, o + (page.stripByteCounts[i] ?? 0)), 0);
+    const dataEnd = dataEndOf(page.stripOffsets, page.stripByteCounts);
     if (dataEnd > bytes.length) return { byteOrder, pages, problem: `truncated: page ${pages.length + 1} image data is cut short` };
     pages.push(page);
     offset = u32(end);
@@ -100,7 +118,7 @@ function isWanted(tag: number): boolean {
   return (Object.values(TAG) as number[]).includes(tag);
 }
 
-function readValues(type: number, n: number, at: number, u16: (o: number) => number, u32: (o: number) => number): number[] {
+function readValues(type: number, n: number, at: number, bytes: Buffer, u16: (o: number) => number, u32: (o: number) => number): number[] {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     if (type === 3) out.push(u16(at + i * 2));
@@ -108,7 +126,7 @@ function readValues(type: number, n: number, at: number, u16: (o: number) => num
     else if (type === 5) {
       const den = u32(at + i * 8 + 4);
       out.push(den === 0 ? 0 : u32(at + i * 8) / den);
-    } else if (type === 1 || type === 7) out.push(u16(at + i) & 0xff);
+    } else if (type === 1 || type === 7) out.push(bytes[at + i]!);
     else return out;
   }
   return out;

@@ -3,9 +3,9 @@
  * `/inbound/:id/pdf`, and `GET /jobs/:job_id` for outbound statuses. API key required
  * (`Authorization: Bearer` or `X-API-Key`), compared in constant time.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { documentAs, NoDocumentError } from '../inbox/export.js';
+import { documentAs, documentErrorStatus } from '../inbox/export.js';
 import type { StatusStore } from '../inbox/statuses.js';
 import { cursorAfter, inboxView as view, type Inbox } from '../inbox/store.js';
 import { matchesAny } from '../signing/constant-time.js';
@@ -30,7 +30,13 @@ export const inboxRoutes: FastifyPluginAsync<InboxRoutesOptions> = async (app, d
   });
 
   app.get('/inbound', async (req, reply) => {
-    const q = req.query as Record<string, string | undefined>;
+    const q = req.query as Record<string, string | string[] | undefined>;
+    const repeated = ['to', 'status', 'since', 'cursor', 'limit'].find((k) => Array.isArray(q[k]));
+    if (repeated) return sendDetail(reply, 400, `${repeated} may be given once`);
+    return list(q as Record<string, string | undefined>, reply);
+  });
+
+  function list(q: Record<string, string | undefined>, reply: FastifyReply) {
     const limit = q['limit'] === undefined ? 50 : Number(q['limit']);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500) return sendDetail(reply, 400, 'limit must be 1 to 500');
     if (q['since'] !== undefined && Number.isNaN(Date.parse(q['since']))) return sendDetail(reply, 400, 'since must be an ISO 8601 time');
@@ -47,7 +53,7 @@ export const inboxRoutes: FastifyPluginAsync<InboxRoutesOptions> = async (app, d
       items: rows.map(view),
       next_cursor: rows.length === limit && last ? cursorAfter(last) : null,
     });
-  });
+  }
 
   app.get('/inbound/:id', async (req, reply) => {
     const row = deps.inbox.get((req.params as { id: string }).id);
@@ -65,7 +71,8 @@ export const inboxRoutes: FastifyPluginAsync<InboxRoutesOptions> = async (app, d
           .header('content-disposition', `attachment; filename="fax-${row.id}.${as}"`)
           .send(bytes);
       } catch (err) {
-        if (err instanceof NoDocumentError) return sendDetail(reply, 404, err.message);
+        const known = documentErrorStatus(err);
+        if (known) return sendDetail(reply, known.status, known.message);
         throw err;
       }
     });

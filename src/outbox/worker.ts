@@ -83,22 +83,47 @@ export function createDeliveryWorker(options: WorkerOptions): DeliveryWorker {
     timer = setTimeout(tick, Math.max(0, Math.min(delay, pollMs)));
   }
 
+  // A row whose attempt itself failed (the database cannot record the outcome: a full disk)
+  // stays due; it waits here, longer each time, instead of being tried again at once.
+  const held = new Map<number, { until: number; errors: number }>();
+  let lastErrorLog = -Infinity;
+  let suppressed = 0;
+
+  function workerError(row: OutboxRow, err: unknown): void {
+    const h = held.get(row.id) ?? { until: 0, errors: 0 };
+    h.errors++;
+    h.until = now() + Math.min(60_000, 500 * 2 ** Math.min(h.errors, 7));
+    held.set(row.id, h);
+    if (now() - lastErrorLog < 60_000) return void suppressed++;
+    log.error({ outbox_id: row.id, err: String(err), retry_in_ms: h.until - now(), suppressed }, 'outbox.worker_error');
+    lastErrorLog = now();
+    suppressed = 0;
+  }
+
   function tick(): void {
     if (stopped) return;
     const free = concurrency - running.size;
+    let started = 0;
     if (free > 0) {
-      for (const row of outbox.due(now(), free + running.size)) {
+      for (const row of outbox.due(now(), free + running.size + held.size)) {
         if (running.size >= concurrency) break;
-        if (running.has(row.id)) continue;
+        if (running.has(row.id) || (held.get(row.id)?.until ?? 0) > now()) continue;
         const abort = new AbortController();
+        started++;
         const done = attempt(row, abort.signal)
-          .catch((err) => log.error({ outbox_id: row.id, err: String(err) }, 'outbox.worker_error'))
+          .then(() => void held.delete(row.id))
+          .catch((err) => workerError(row, err))
           .finally(() => {
             running.delete(row.id);
             scheduleTick(0);
           });
         running.set(row.id, { done, abort });
       }
+    }
+    if (started === 0 && running.size === 0 && held.size > 0) {
+      // Everything due is held back: sleep until the first hold ends.
+      const first = Math.min(...[...held.values()].map((h) => h.until));
+      return scheduleTick(Math.max(first - now(), 50));
     }
     // Rows still due now are the ones in flight (or waiting for a slot): their completion ticks.
     const next = outbox.nextDueAt();

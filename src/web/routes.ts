@@ -15,7 +15,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { matchesAnyPattern } from '../domain/number-pattern.js';
-import { documentAs, NoDocumentError } from '../inbox/export.js';
+import { documentAs, documentErrorStatus } from '../inbox/export.js';
 import type { StatusStore } from '../inbox/statuses.js';
 import { cursorAfter, type Inbox, type InboxFilter, type InboxRow } from '../inbox/store.js';
 import { safeEqual } from '../signing/constant-time.js';
@@ -282,7 +282,8 @@ export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, o) =>
       try {
         bytes = await documentAs(row, as);
       } catch (err) {
-        if (err instanceof NoDocumentError) return reply.code(404).type('application/json').send({ detail: err.message });
+        const known = documentErrorStatus(err);
+        if (known) return reply.code(known.status).type('application/json').send({ detail: known.message });
         throw err;
       }
       const download = as === 'tiff' || (req.query as Record<string, string>)['download'] !== undefined;

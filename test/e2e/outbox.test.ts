@@ -158,6 +158,39 @@ describe('outbox delivery', () => {
     }
   });
 
+  it('a database that cannot record outcomes (a full disk) makes no hot loop: the row waits longer each time, and the error is logged once per minute', async () => {
+    const target = await startHttpSink(() => [200, '{"id":"x","status":"ok"}']);
+    const dataDir = await tempDir();
+    const db = openDatabase(dataDir);
+    const outbox = createOutbox(db);
+    const full = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const broken = { ...outbox, markDelivered: () => { throw full; }, markRetry: () => { throw full; }, markDead: () => { throw full; } };
+    const { logger, lines } = memoryLogger();
+    const worker = createDeliveryWorker({
+      outbox: broken,
+      credentials: { internalSecret: () => undefined, signingKeys: () => [signingKey(generateSigningSecret())] },
+      logger,
+      spoolDir: dataDir,
+      pinDir: dataDir,
+      schedule: [0, 60_000],
+      pollMs: 200,
+      resolveTarget: () => `${target.url}/x`,
+    });
+    try {
+      outbox.enqueue({ eventKey: 'k', target: `${target.url}/x`, webhookId: 'evt_x', body: '{}', tiffPath: null, tiffSha256: null }, Date.now());
+      worker.start();
+      await new Promise((r) => setTimeout(r, 2000));
+      // Held 1 s, then 2 s: two or three attempts in 2 s, where the old loop made hundreds.
+      assert.ok(target.received.length <= 4, `${target.received.length} attempts in 2 s`);
+      assert.equal(lines.filter((l) => l.msg === 'outbox.worker_error').length, 1, 'logged once, not per attempt');
+      assert.equal(outbox.get(1)!.state, 'pending', 'nothing lost: still pending');
+    } finally {
+      await worker.stop(0);
+      await target.close();
+      db.close();
+    }
+  });
+
   it('after the last step of the schedule the row is dead', async () => {
     const target = await startHttpSink(() => [503, 'busy']);
     const d = await startTestDaemon({ raw: { target: `http://127.0.0.1:${target.port}/x`, retrySchedule: '0,50,50' } });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { inspectTiff, isTiffMagic, NotTiffError } from '../../src/documents/tiff.js';
 import { ASTERISK, PROVIDERS } from '../helpers/fixtures.js';
+import { tiffHeader, writeIfd, type Entry } from '../helpers/tiff-builder.js';
 
 const tiffs = path.join(ASTERISK, 'tiffs');
 
@@ -60,4 +61,33 @@ describe('TIFF inspection', () => {
     const loop = Buffer.from('II*\0\x08\0\0\0\0\0\x08\0\0\0', 'binary');
     assert.match(inspectTiff(loop).problem ?? '', /loop/);
   });
+
+  it('a FillOrder stored as 5 BYTE values at the very end of the file is read, not a RangeError', () => {
+    const buf = tiffHeader(8 + 2 + 4 * 12 + 4 + 5);
+    const end = buf.length - 5;
+    writeIfd(buf, 8, [[256, 3, [1728]], [257, 3, [1]], [259, 3, [3]], [266, 1, 5, end, true]]);
+    buf.fill(2, end);
+    const info = inspectTiff(buf);
+    assert.equal(info.pages.length, 1);
+    assert.equal(info.pages[0]!.fillOrder, 2);
+  });
+
+  it('200 directories sharing one 64Ki-entry strip table are read once each, within the file', () => {
+    const strips = 65_536;
+    const tableAt = 8;
+    const firstIfd = tableAt + strips * 4 * 2;
+    const ifdSize = 2 + 5 * 12 + 4;
+    const buf = tiffHeader(firstIfd + 200 * ifdSize, firstIfd);
+    for (let i = 0; i < strips; i++) buf.writeUInt32LE(8, tableAt + i * 4); // every strip at offset 8, 1 byte long
+    for (let i = 0; i < strips; i++) buf.writeUInt32LE(1, tableAt + strips * 4 + i * 4);
+    for (let p = 0; p < 200; p++) {
+      const entries: Entry[] = [[256, 3, [1728]], [257, 3, [1]], [259, 3, [4]], [273, 4, strips, tableAt, true], [279, 4, strips, tableAt + strips * 4, true]];
+      writeIfd(buf, firstIfd + p * ifdSize, entries, p < 199 ? firstIfd + (p + 1) * ifdSize : 0);
+    }
+    const info = inspectTiff(buf);
+    assert.equal(info.pages.length, 200);
+    assert.equal(info.problem, undefined);
+    assert.equal(info.pages[0]!.stripOffsets, info.pages[199]!.stripOffsets, 'one table in memory, shared');
+  });
 });
+
