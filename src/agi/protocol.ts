@@ -4,6 +4,10 @@
 import { AgiProtocolError } from './errors.js';
 
 export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+
+/** A real header is about 25 lines and 1 KiB: these bound what one connection can make us hold. */
+export const MAX_HEADER_LINES = 128;
+export const MAX_HEADER_BYTES = 16 * 1024;
 /** Asterisk reads a command into an 8192-byte buffer: 8191 bytes plus the newline. */
 export const MAX_COMMAND_BYTES = 8191;
 export const MAX_COMMAND_WORDS = 100;
@@ -140,6 +144,8 @@ export function createResponseParser(): ResponseParser {
           return { kind: 'usage', text: line.slice(4), usage: text };
         }
         usage.push(line);
+        // Asterisk's longest usage text is a few dozen lines: a block that never ends is junk.
+        if (usage.length > 1000) throw new AgiProtocolError('520 usage block longer than 1000 lines');
         return { kind: 'incomplete' };
       }
       if (line === 'HANGUP') return { kind: 'hangup' };

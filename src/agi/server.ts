@@ -47,13 +47,22 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
   const sockets = new Set<Socket>();
   const running = new Set<Promise<void>>();
   const stats: AgiServerStats = { active: 0, sessions: 0, rejected: 0, timeouts: 0, errors: 0 };
+  const lastSaid = new Map<string, { at: number; suppressed: number }>();
+  /** A warning a flood would repeat thousands of times: said at most once a minute, with how many were not. */
+  function once(msg: string, fields: Record<string, unknown>): void {
+    const now = Date.now();
+    const last = lastSaid.get(msg);
+    if (last && now - last.at < 60_000) return void last.suppressed++;
+    log.warn({ ...fields, suppressed: last?.suppressed ?? 0 }, msg);
+    lastSaid.set(msg, { at: now, suppressed: 0 });
+  }
 
   const server = net.createServer((socket) => {
     socket.setNoDelay(true);
     socket.on('error', () => {}); // reported through the session; never fatal to the process
     if (stats.active >= maxSessions) {
       stats.rejected++;
-      log.warn({ max_sessions: maxSessions }, 'agi.rejected');
+      once('agi.rejected', { max_sessions: maxSessions, rejected: stats.rejected });
       socket.end('FAILURE\n');
       setTimeout(() => socket.destroy(), timeouts.closeGraceMs).unref();
       return;
@@ -87,8 +96,13 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
       await Promise.race([route(session), session.ended]);
     } catch (err) {
       if (!(err instanceof AgiTimeoutError)) stats.errors++;
+      if (!session) {
+        // Before a header there is no fax yet: idle or junk connections are counted, and said once a minute.
+        once('agi.connection_refused', { err: describe(err), timeouts: stats.timeouts, errors: stats.errors });
+        return;
+      }
       const level = err instanceof AgiClosedError ? 'info' : 'warn';
-      (session?.log ?? log)[level]({ err: describe(err), remote: socket.remoteAddress }, 'agi.session_error');
+      session.log[level]({ err: describe(err), remote: socket.remoteAddress }, 'agi.session_error');
     } finally {
       if (session) await session.close();
       else socket.destroy();

@@ -18,6 +18,8 @@ import {
   createLineReader,
   createResponseParser,
   formatCommand,
+  MAX_HEADER_BYTES,
+  MAX_HEADER_LINES,
   type AgiHeader,
   type AgiReply,
 } from './protocol.js';
@@ -79,6 +81,7 @@ export function openAgiSession(
   const reader = createLineReader(options.maxLineBytes);
   const responses = createResponseParser();
   const headerLines: string[] = [];
+  let headerBytes = 0;
   const queue: Pending[] = [];
   const hangupListeners: Array<() => void> = [];
   let inFlight: Pending | undefined;
@@ -147,6 +150,10 @@ export function openAgiSession(
     if (!header) {
       if (line !== '') {
         headerLines.push(line);
+        headerBytes += line.length + 1;
+        if (headerLines.length > MAX_HEADER_LINES || headerBytes > MAX_HEADER_BYTES) {
+          throw new AgiProtocolError(`AGI header over ${MAX_HEADER_LINES} lines or ${MAX_HEADER_BYTES} bytes`);
+        }
         return;
       }
       header = buildHeader(headerLines);

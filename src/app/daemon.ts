@@ -194,7 +194,7 @@ async function assemble(
         mail: config.mail ? { pending: o.mailPending, dead: o.mailDead } : undefined,
       };
     },
-    metrics: { text: () => registry.metrics(), contentType: registry.contentType, httpRequest: metrics.httpRequest },
+    metrics: { text: () => registry.metrics(), contentType: registry.contentType, httpRequest: metrics.httpRequest, tokens: () => secrets.get('FAXBRIDGE_METRICS_TOKEN') },
   });
   try {
     await http.listen({ host: config.httpListen.host, port: config.httpListen.port });

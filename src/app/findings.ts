@@ -39,6 +39,9 @@ export function configFindings(config: Config): Finding[] {
   } else {
     say('info', 'config.sinch_route_refusing', 'sinch: not configured (/sinch-inbound answers 401; set SINCH_INBOUND_BASIC_USER and SINCH_INBOUND_BASIC_PASS to use Sinch)');
   }
+  if (!isLoopback(`http://${config.httpListen.host.includes(':') ? `[${config.httpListen.host}]` : config.httpListen.host}/`) && !s.FAXBRIDGE_METRICS_TOKEN.length) {
+    say('warning', 'config.metrics_open', `--http-listen ${config.httpListen.host} is not loopback and GET /metrics is open: set FAXBRIDGE_METRICS_TOKEN`);
+  }
   if (config.targetKind === 'faxbot' && /test/i.test(config.dataDir)) {
     say('warning', 'config.faxbot_copy_path_contains_test', `--data-dir ${config.dataDir} contains "test": Faxbot refuses documents whose path does`);
   }

@@ -33,6 +33,7 @@ export const SECRET_NAMES = [
   'SINCH_INBOUND_HMAC_SECRET',
   'FAXBRIDGE_SMTP_USER',
   'FAXBRIDGE_SMTP_PASSWORD',
+  'FAXBRIDGE_METRICS_TOKEN',
 ] as const;
 
 export type SecretName = (typeof SECRET_NAMES)[number];

@@ -40,7 +40,7 @@ export type Settings = { -readonly [K in SettingName]?: SettingValue<(typeof SET
 type SettingValue<T> = T extends 'number' ? number : T extends 'boolean' ? boolean : T extends 'list' ? string | string[] : string;
 
 /** Variables with the prefix that are not settings: secrets (config.ts reads them) and the file's own name. */
-const NOT_SETTINGS = /^FAXBRIDGE_(WEBHOOK_SECRET|API_KEY|SMTP_USER|SMTP_PASSWORD)(_PREVIOUS)?(_FILE)?$|^FAXBRIDGE_CONFIG$/;
+const NOT_SETTINGS = /^FAXBRIDGE_(WEBHOOK_SECRET|API_KEY|SMTP_USER|SMTP_PASSWORD|METRICS_TOKEN)(_PREVIOUS)?(_FILE)?$|^FAXBRIDGE_CONFIG$/;
 
 export class SettingError extends Error {
   override name = 'SettingError';

@@ -7,7 +7,8 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { inboxRoutes, type InboxRoutesOptions } from './inbox-routes.js';
 import { providerRoutes, type ProviderRoutesOptions } from './provider-routes.js';
-import { sendDetail } from './reply.js';
+import { matchesAny } from '../signing/constant-time.js';
+import { header, sendDetail } from './reply.js';
 import { webRoutes, type WebRoutesOptions } from '../web/routes.js';
 
 export interface ServerOptions {
@@ -19,7 +20,13 @@ export interface ServerOptions {
   inboxApi: Omit<InboxRoutesOptions, 'logger'>;
   health: () => Record<string, unknown> & { ok: boolean };
   /** Prometheus text for GET /metrics. */
-  metrics?: { text: () => Promise<string>; contentType: string; httpRequest: (route: string, status: number) => void };
+  metrics?: {
+    text: () => Promise<string>;
+    contentType: string;
+    httpRequest: (route: string, status: number) => void;
+    /** Accepted bearer tokens for GET /metrics; none: open (bind --http-listen to loopback then). */
+    tokens: () => readonly string[];
+  };
 }
 
 export function buildServer(o: ServerOptions): FastifyInstance {
@@ -28,7 +35,12 @@ export function buildServer(o: ServerOptions): FastifyInstance {
   if (o.metrics) {
     const metrics = o.metrics;
     app.addHook('onResponse', async (req, reply) => metrics.httpRequest(req.routeOptions.url ?? 'unmatched', reply.statusCode));
-    app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+    app.get('/metrics', async (req, reply) => {
+      const tokens = metrics.tokens();
+      const sent = /^Bearer\s+(.+)$/i.exec(header(req.headers.authorization) ?? '')?.[1]?.trim();
+      if (tokens.length > 0 && (!sent || !matchesAny(sent, tokens))) return sendDetail(reply, 401, 'GET /metrics needs Authorization: Bearer <FAXBRIDGE_METRICS_TOKEN>');
+      return reply.type(metrics.contentType).send(await metrics.text());
+    });
   }
 
   app.get('/healthz', async (_req, reply) => {
@@ -52,6 +64,12 @@ export function buildWebServer(o: { logger: Logger; web: Omit<WebRoutesOptions, 
 function base(log: Logger, trustProxy = false): FastifyInstance {
   const app = Fastify({
     trustProxy,
+    // A client that stops reading, or sends slowly, is cut off; a pipelining client gets at most
+    // 100 answers per connection, so unread responses cannot pile up in memory.
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 5_000,
+    requestTimeout: 120_000,
+    maxRequestsPerSocket: 100,
     // Fastify's own per-request lines are noise for a sysadmin; routes log their outcome themselves.
     loggerInstance: log.child({}, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: 1024 * 1024,

@@ -169,6 +169,12 @@ function conditions(filter: InboxFilter): { where: string; params: unknown[] } {
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
 }
 
+/** What a record's metadata shows outside: not where the spool file was on this host. */
+function publicMeta(text: string): Record<string, unknown> {
+  const { tiff_path: _path, ...meta } = JSON.parse(text) as Record<string, unknown>;
+  return meta;
+}
+
 /** The public shape of a record: the API's answer and the forwarded event's `data`. */
 export function inboxView(row: InboxRow): Record<string, unknown> {
   return {
@@ -185,6 +191,6 @@ export function inboxView(row: InboxRow): Record<string, unknown> {
       ? { type: row.document_type, sha256: row.document_sha256, bytes: row.document_bytes, purged: row.purged_at !== null }
       : null,
     ...(row.deleted_at ? { deleted_at: row.deleted_at } : {}),
-    meta: JSON.parse(row.meta) as unknown,
+    meta: publicMeta(row.meta),
   };
 }

@@ -204,7 +204,19 @@ describe('AGI session and server', () => {
     for (let i = 0; i < 80 && !peer.socket.destroyed; i++) peer.write('x'.repeat(1024));
     await peer.closed;
     assert.equal(server.stats().errors - before, 1);
-    assert.ok(lines.some((l) => l.msg === 'agi.session_error' && String(l['err']).startsWith('AgiProtocolError')));
+    assert.ok(lines.some((l) => l.msg === 'agi.connection_refused'), 'said, at most once a minute');
+  });
+
+  it('a header of endless short lines is cut at its cap, and a flood of such connections is logged once', async () => {
+    const before = server.stats().errors;
+    const said = lines.filter((l) => l.msg === 'agi.connection_refused').length;
+    for (let n = 0; n < 20; n++) {
+      const peer = new Peer(port);
+      for (let i = 0; i < 300 && !peer.socket.destroyed; i++) peer.write(`agi_junk_${i}: ${'y'.repeat(40)}\n`);
+      await peer.closed;
+    }
+    assert.equal(server.stats().errors - before, 20, 'every one closed as a protocol error');
+    assert.ok(lines.filter((l) => l.msg === 'agi.connection_refused').length - said <= 1, 'not one warning per connection');
   });
 
   it('unknown route: VERBOSE then FAILURE; a throwing route is logged and the socket released', async () => {

@@ -118,6 +118,22 @@ describe('metrics', () => {
   });
 });
 
+describe('metrics behind a token', () => {
+  it('with FAXBRIDGE_METRICS_TOKEN, GET /metrics needs it', async () => {
+    const d = await startTestDaemon({ env: { FAXBRIDGE_METRICS_TOKEN: 'scrape-token' } });
+    try {
+      const open = await request(`${d.httpUrl}/metrics`);
+      assert.equal(open.statusCode, 401);
+      await open.body.dump();
+      const ok = await request(`${d.httpUrl}/metrics`, { headers: { authorization: 'Bearer scrape-token' } });
+      assert.equal(ok.statusCode, 200);
+      assert.match(await ok.body.text(), /faxbridge_agi_sessions_total/);
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
 describe('faxbridge check', () => {
   it('a good configuration, with the running daemon as the probed target: exit 0, secrets masked', async () => {
     const root = await tempDir();

@@ -170,6 +170,17 @@ describe('web inbox in a browser', { skip }, () => {
     assert.match(String(headers['content-security-policy']), /frame-ancestors 'none'/);
     assert.equal(headers['x-content-type-options'], 'nosniff');
 
+    // Delete, as a person does it (the browser asks first): the record stays, marked, its pages go.
+    const [sinchRow] = queryAll<{ document_path: string }>(d.dataDir, 'SELECT document_path FROM inbox WHERE id = ?', ids['sinch']);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.goto(`${base}/fax/${ids['sinch']}`);
+    await Promise.all([page.waitForNavigation(), page.click('form.delete button')]);
+    assert.equal(new URL(page.url()).pathname, '/');
+    assert.equal(await page.$(`tr[data-fax-id="${ids['sinch']}"]`), null, 'gone from the list');
+    const [deleted] = queryAll<{ deleted_at: string | null; purged_at: string | null }>(d.dataDir, 'SELECT deleted_at, purged_at FROM inbox WHERE id = ?', ids['sinch']);
+    assert.ok(deleted!.deleted_at && deleted!.purged_at, 'the record is kept, marked deleted');
+    assert.equal(existsSync(sinchRow!.document_path), false, 'its document is removed');
+
     await Promise.all([page.waitForNavigation(), page.click('form.logout button')]);
     assert.equal(new URL(page.url()).pathname, '/login');
     const after = await request(`${base}/`, { headers: { cookie: `faxbridge_session=${cookie}` } });
