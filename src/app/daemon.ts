@@ -153,6 +153,7 @@ async function assemble(
     worker.wake();
   };
   const ingest = await createIngest({
+    logger: log.child({ component: 'inbox' }),
     dataDir: config.dataDir,
     inbox,
     statuses,
@@ -220,8 +221,8 @@ async function assemble(
 
   if (config.target) await mkdir(pinDir, { recursive: true, mode: 0o750 });
   const recordFax = config.target
-    ? recordForDelivery({ outbox, commits, pinDir, now, wake: () => worker.wake() })
-    : recordLocally(ingest, now);
+    ? recordForDelivery({ outbox, commits, pinDir, now, wake: () => worker.wake(), edge: config.edgeName })
+    : recordLocally(ingest, now, config.edgeName);
 
   // Markers left while the daemon was down are picked up by the watcher's initial scan.
   const watcher = watchSpool({ spoolDir: config.spoolDir, recordFax, logger: log.child({ component: 'spool' }), now });

@@ -5,23 +5,17 @@
  */
 import { readFile, unlink } from 'node:fs/promises';
 import { request } from 'undici';
-import { simulateFax } from '../asterisk/simulate.js';
+import { simulateFax, type SimulateOptions } from '../asterisk/simulate.js';
 import { connectableHost, type Config, type ListenAddress } from '../config/config.js';
 import { generatedSecretPath } from '../config/secrets.js';
 import { inboxId } from '../inbox/store.js';
 import { DEFAULT_UNIT_FILE, parseUnit } from './unit-file.js';
 
-export interface SmokeOptions {
+/** What simulate plays (the call), plus where the daemon is; the spool is asked of the daemon. */
+export interface SmokeOptions extends Pick<SimulateOptions, 'agi' | 'status' | 'pages' | 'from' | 'callerName' | 'to' | 'uniqueid'> {
   config: Config;
-  agi: ListenAddress;
   http: ListenAddress;
   tiff: string;
-  status: string;
-  pages?: number;
-  from: string;
-  callerName: string;
-  to: string;
-  uniqueid?: string;
 }
 
 export type SmokeOutcome =

@@ -35,12 +35,22 @@ export interface AsteriskFaxEvent {
 export type RecordFax = (event: AsteriskFaxEvent, document: IncomingDocument | null) => Promise<{ created: boolean }>;
 
 /** The body as JSON: `deliveryFields` serialized once; those bytes are signed. */
-export function deliveryBody(e: AsteriskFaxEvent): string {
-  return JSON.stringify(deliveryFields(e));
+export function deliveryBody(e: AsteriskFaxEvent, edge?: string): string {
+  return JSON.stringify(deliveryFields(e, edge));
 }
 
-/** The seed's six fields first, then faxbridge's extras. */
-export function deliveryFields(e: AsteriskFaxEvent): Record<string, string | number | null> {
+/**
+ * The seed's six fields first, then faxbridge's extras; `edge` (--edge-name) when set, so the
+ * receiver keys the fax by edge and UNIQUEID.
+ */
+export function deliveryFields(e: AsteriskFaxEvent, edge?: string): Record<string, string | number | null> {
+  return {
+    ...deliveryCore(e),
+    ...(edge ? { edge } : {}),
+  };
+}
+
+function deliveryCore(e: AsteriskFaxEvent): Record<string, string | number | null> {
   return {
     tiff_path: e.tiff_path,
     to_number: e.to_number,

@@ -38,6 +38,7 @@ export function serveOptions<T>(y: Argv<T>) {
     .option('sinch-allow-unauthenticated', { type: 'boolean', describe: 'Accept /sinch-inbound with no credential configured (not recommended)', defaultDescription: 'false' })
     .option('max-body-mb', { type: 'number', describe: 'Body limit of the provider routes, in MiB (413 above it)', defaultDescription: String(DEFAULTS.maxBodyMb) })
     .option('secret-grace', { type: 'string', describe: 'How long a secret replaced in its file stays accepted', defaultDescription: String(DEFAULTS.secretGrace) })
+    .option('edge-name', { type: 'string', describe: "This Asterisk host's name in every fax's key: set it when several Asterisk hosts without `systemname` deliver to one faxbridge" })
     .option('web-listen', { type: 'string', describe: 'Also serve the web inbox, and only it, on HOST:PORT (e.g. 0.0.0.0:8081 for the office LAN); it is always at / on --http-listen' })
     .option('trust-proxy', { type: 'boolean', describe: 'Believe X-Forwarded-Proto/-For from a reverse proxy (Secure cookies over its https)', defaultDescription: 'false' })
     .option('mail-route', {

@@ -74,6 +74,8 @@ export interface Config {
   maxSessions: number;
   retrySchedule: number[];
   secrets: Secrets;
+  /** Names this Asterisk edge in the key of every fax it records (for several edges whose Asterisk has no systemname). */
+  edgeName: string | undefined;
   /** A second address that serves only the web inbox (e.g. 0.0.0.0:8081 for the LAN). */
   webListen: ListenAddress | undefined;
   /** Believe X-Forwarded-Proto and X-Forwarded-For from a reverse proxy in front of us. */
@@ -161,6 +163,7 @@ function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv, warnings: strin
     retrySchedule,
     mail: parseMail(raw),
     webListen: raw.webListen ? parseListen('--web-listen', raw.webListen) : undefined,
+    edgeName: parseEdgeName(raw.edgeName),
     trustProxy: raw.trustProxy ?? false,
     // Read on first use: a command that needs no secret (inbox list) must not fail on a secret file.
     get secrets(): Secrets {
@@ -286,4 +289,10 @@ function parseMail(raw: Settings): MailConfig | undefined {
     }
   }
   return { routes, smtpUrl: url.toString(), requireTls: raw.smtpRequireTls ?? !loopback, ca, from, mailFailed: raw.mailFailed ?? true };
+}
+
+function parseEdgeName(value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) throw new ConfigError(`--edge-name must be 1-64 letters, digits, . _ or -, got "${value}"`);
+  return value;
 }

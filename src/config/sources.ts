@@ -32,6 +32,7 @@ export const SETTINGS = {
   mailFrom: 'string',
   mailFailed: 'boolean',
   webListen: 'string',
+  edgeName: 'string',
   trustProxy: 'boolean',
 } as const;
 

@@ -68,7 +68,9 @@ export const providerRoutes: FastifyPluginAsync<ProviderRoutesOptions> = async (
       }
       case 'inbound_fax': {
         const { fax } = event;
-        const existing = o.ingest.existing(fax);
+        // A replay that would fetch a file_url is answered before fetching; any other document is
+        // read first, so that ingest can tell a replay from another fax under the same key.
+        const existing = event.document.kind === 'url' || event.document.kind === 'none' ? o.ingest.existing(fax) : undefined;
         if (existing) {
           log.info({ route: route.path, id: existing.id, provider_id: fax.providerId }, 'inbox.duplicate');
           return reply.send({ id: existing.id, status: 'ok' });
@@ -78,7 +80,7 @@ export const providerRoutes: FastifyPluginAsync<ProviderRoutesOptions> = async (
           if (document.status === 502) log.error({ route: route.path, provider_id: fax.providerId, err: document.message }, 'provider.document_fetch_failed');
           return refuse(reply, route.path, document.status, document.message);
         }
-        const { id, created } = await o.ingest.receiveFax(fax, document.document);
+        const { id, created, conflict } = await o.ingest.receiveFax(fax, document.document);
         log.info(
           {
             route: route.path,
@@ -91,6 +93,7 @@ export const providerRoutes: FastifyPluginAsync<ProviderRoutesOptions> = async (
             to: maskNumber(fax.to),
             document: document.document?.bytes.length ?? null,
             duplicate: !created,
+            conflicts_with: conflict,
           },
           'inbox.stored',
         );

@@ -8,6 +8,7 @@
  * before the commit leaves at most a document no record names; the retry renames over it.
  */
 import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
 import type { IncomingDocument, InboundFax, OutboundStatus } from '../domain/fax.js';
 import { pinDocument, removeTempFiles } from '../documents/durable-write.js';
 import type { GroupCommit } from '../store/group-commit.js';
@@ -19,6 +20,8 @@ export interface IngestResult {
   created: boolean;
   /** What was kept of the document: hard-linked, copied, or nothing. */
   document: 'linked' | 'copied' | null;
+  /** Set when this fax reused the key of another record (whose id this is) and was kept apart. */
+  conflict: string | undefined;
 }
 
 export interface Ingest {
@@ -37,6 +40,7 @@ export interface IngestOptions {
   /** Runs inside the transaction that creates a record (to queue its forwards and mail with it). */
   onFaxCreated?: (row: InboxRow) => void;
   onStatusCreated?: (row: StatusRow) => void;
+  logger?: Logger;
 }
 
 export async function createIngest(o: IngestOptions): Promise<Ingest> {
@@ -46,9 +50,19 @@ export async function createIngest(o: IngestOptions): Promise<Ingest> {
 
   return {
     existing: (fax) => o.inbox.find(fax.source, fax.providerId, fax.webhookId),
-    async receiveFax(fax, document) {
+    async receiveFax(incoming, document) {
+      let fax = incoming;
       const existing = o.inbox.find(fax.source, fax.providerId, fax.webhookId);
-      if (existing) return { id: existing.id, created: false, document: null };
+      if (existing) {
+        // A replay is a duplicate only if it is the same fax. A document where the record has
+        // none, or another document, is another fax that reused the key (a spoofed UNIQUEID, or
+        // two Asterisk hosts without systemname): it is kept under a key of its own, never dropped.
+        if (!document || existing.document_sha256 === document.sha256) return { id: existing.id, created: false, document: null, conflict: undefined };
+        fax = { ...fax, providerId: `${fax.providerId}~${document.sha256.slice(0, 16)}`, webhookId: null, meta: { ...fax.meta, conflicts_with: existing.id } };
+        const again = o.inbox.find(fax.source, fax.providerId);
+        if (again) return { id: again.id, created: false, document: null, conflict: existing.id };
+        o.logger?.error({ id: existing.id, source: fax.source, reason: existing.document_sha256 ? 'another document' : 'a document where the record has none' }, 'inbox.conflict');
+      }
 
       const id = inboxId(fax.source, fax.providerId);
       let stored: StoredDocument | null = null;
@@ -66,9 +80,9 @@ export async function createIngest(o: IngestOptions): Promise<Ingest> {
         },
         { syncDir: stored ? dir : undefined },
       );
-      if (row) return { id: row.id, created: true, document: kept };
+      if (row) return { id: row.id, created: true, document: kept, conflict: existing?.id };
       // Lost a race with the same fax (e.g. the marker and the AGI route at once).
-      return { id: o.inbox.find(fax.source, fax.providerId, fax.webhookId)!.id, created: false, document: null };
+      return { id: o.inbox.find(fax.source, fax.providerId, fax.webhookId)!.id, created: false, document: null, conflict: undefined };
     },
     recordStatus(status) {
       return o.commits.commit(() => o.statuses.record(status, o.onStatusCreated));

@@ -66,7 +66,7 @@ export interface InternalFax {
 }
 
 const MAX_STRING = 1024;
-const STRING_FIELDS = ['tiff_path', 'to_number', 'from_number', 'faxstatus', 'faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'received_at', 'tiff_sha256', 'tiff_base64'];
+const STRING_FIELDS = ['edge', 'tiff_path', 'to_number', 'from_number', 'faxstatus', 'faxerror', 'remote_station_id', 'local_station_id', 'from_name', 'received_at', 'tiff_sha256', 'tiff_base64'];
 
 export function parseInternalBody(raw: Buffer, webhookId: string | null, now: Date): Verdict<InternalFax> {
   const body = jsonObject(raw);
@@ -102,7 +102,8 @@ export function internalFax(b: Readonly<Record<string, unknown>>, webhookId: str
   return ok({
     fax: {
       source: 'asterisk',
-      providerId: String(uniqueid),
+      // An edge named with --edge-name keys its faxes apart from other edges' equal UNIQUEIDs.
+      providerId: strings['edge'] ? `${strings['edge']}/${String(uniqueid)}` : String(uniqueid),
       webhookId,
       from: strings['from_number'] ?? null,
       to: strings['to_number'] ?? null,

@@ -6,6 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { simulateFax } from '../../src/asterisk/simulate.js';
 import { eventually, startTestDaemon, tempDir, type TestDaemon } from '../helpers/daemon.js';
 import { recordedEvent, queryAll } from '../helpers/db.js';
+import { eventKeyHash } from '../../src/domain/ids.js';
+import { sendFax } from '../helpers/fax.js';
 import { ASTERISK, PROVIDERS } from '../helpers/fixtures.js';
 
 const TIFF = (name: string) => path.join(ASTERISK, 'tiffs', name);
@@ -141,6 +143,24 @@ describe('fax/received route', () => {
     assert.deepEqual(outcomes.sort(), ['acked', 'duplicate']);
   });
 
+  it('another fax under a used UNIQUEID is recorded apart and flagged, never dropped (a spoofed "failed" first, then the real one)', async () => {
+    const id = uid();
+    const spoof = await play(id, { FAXFILE: path.join(d.spoolDir, 'nothing-here.tiff') }, 'FAILED');
+    assert.ok(spoof.acked);
+    const faxfile = path.join(d.spoolDir, `${id}.tiff`);
+    await copyFile(TIFF('success-3p.tiff'), faxfile);
+    const real = await play(id, { FAXFILE: faxfile, FAXPAGES: '3' });
+    assert.ok(real.acked);
+    const records = rows('SELECT provider_id, document_sha256 FROM inbox WHERE provider_id LIKE ?', `${id}%`) as Array<{ provider_id: string; document_sha256: string | null }>;
+    assert.equal(records.length, 2, 'both kept');
+    assert.ok(records.some((r) => r.provider_id === id && r.document_sha256 === null));
+    assert.ok(records.some((r) => r.provider_id.startsWith(`${id}~`) && r.document_sha256 !== null), 'the real fax, with its document');
+    assert.ok(d.lines.some((l) => l.msg === 'inbox.conflict' && l.level === 'error'));
+    // The same real fax again is now a plain duplicate.
+    assert.ok((await play(id, { FAXFILE: faxfile, FAXPAGES: '3' })).acked);
+    assert.equal(rows('SELECT 1 FROM inbox WHERE provider_id LIKE ?', `${id}%`).length, 2);
+  });
+
   it('a malformed UNIQUEID is refused without an ack', async () => {
     const r = await play('../../etc/passwd', {});
     assert.equal(r.acked, false);
@@ -174,6 +194,20 @@ describe('a spool that is missing at start', () => {
       assert.ok(r.acked);
     } finally {
       await d.stop();
+    }
+  });
+});
+
+describe('--edge-name', () => {
+  it('keys every fax by edge and UNIQUEID, so two Asterisk hosts without systemname do not collide', async () => {
+    const a = await startTestDaemon({ raw: { edgeName: 'pbx-a' } });
+    try {
+      assert.ok((await sendFax(a.agiPort, a.spoolDir, '1796300000.1', { tiff: 'success-1p-name.tiff' })).acked);
+      const [row] = queryAll<{ id: string; provider_id: string }>(a.dataDir, 'SELECT id, provider_id FROM inbox');
+      assert.equal(row!.provider_id, 'pbx-a/1796300000.1');
+      assert.equal(row!.id, eventKeyHash('asterisk', 'pbx-a/1796300000.1'));
+    } finally {
+      await a.stop();
     }
   });
 });
