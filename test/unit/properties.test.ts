@@ -120,7 +120,7 @@ describe('property: TIFF inspection and TIFF to PDF', () => {
           assert.ok(err instanceof PdfConversionError, String(err));
         }
       }),
-      { numRuns: Math.max(1000, Math.round(RUNS / 2)) },
+      { numRuns: RUNS },
     );
   });
 });
