@@ -152,7 +152,22 @@ async function assemble(
     outbox.enqueue(decision.queue, now().getTime());
     worker.wake();
   };
+  // A full disk: no fax is acked (Asterisk keeps its marker); said once a minute, and on /healthz.
+  let diskFullSince: Date | undefined;
+  let diskFullLogged = 0;
   const ingest = await createIngest({
+    onDiskFull: (err) => {
+      diskFullSince ??= now();
+      if (now().getTime() - diskFullLogged < 60_000) return;
+      diskFullLogged = now().getTime();
+      log.error({ data_dir: config.dataDir, err: String(err), since: diskFullSince.toISOString() }, 'store.disk_full');
+    },
+    onStored: () => {
+      if (!diskFullSince) return;
+      log.info({ data_dir: config.dataDir, since: diskFullSince.toISOString() }, 'store.disk_ok');
+      diskFullSince = undefined;
+      diskFullLogged = 0;
+    },
     logger: log.child({ component: 'inbox' }),
     dataDir: config.dataDir,
     inbox,
@@ -184,7 +199,8 @@ async function assemble(
     health: () => {
       const o = outboxGauges();
       return {
-        ok: true,
+        ok: diskFullSince === undefined,
+        ...(diskFullSince ? { problem: `disk full since ${diskFullSince.toISOString()}: faxes are not acked (Asterisk keeps them as markers)` } : {}),
         agi: { address: formatAddress(agi?.address()), ...agi?.stats() },
         http: { address: formatAddress(httpAddress) },
         // What `faxbridge simulate` needs to play Asterisk against this daemon.

@@ -40,7 +40,15 @@ export interface IngestOptions {
   /** Runs inside the transaction that creates a record (to queue its forwards and mail with it). */
   onFaxCreated?: (row: InboxRow) => void;
   onStatusCreated?: (row: StatusRow) => void;
+  /** Told when a fax could not be stored because the disk is full (it was not acked), and when one was stored again. */
+  onDiskFull?: (err: unknown) => void;
+  onStored?: () => void;
   logger?: Logger;
+}
+
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
 }
 
 export async function createIngest(o: IngestOptions): Promise<Ingest> {
@@ -67,19 +75,26 @@ export async function createIngest(o: IngestOptions): Promise<Ingest> {
       const id = inboxId(fax.source, fax.providerId);
       let stored: StoredDocument | null = null;
       let kept: IngestResult['document'] = null;
-      if (document) {
-        const file = documentPath(o.dataDir, id, document.type);
-        kept = await pinDocument(document, file);
-        stored = { path: file, sha256: document.sha256, bytes: document.bytes.length, type: document.type };
+      let row: InboxRow | undefined;
+      try {
+        if (document) {
+          const file = documentPath(o.dataDir, id, document.type);
+          kept = await pinDocument(document, file);
+          stored = { path: file, sha256: document.sha256, bytes: document.bytes.length, type: document.type };
+        }
+        row = await o.commits.commit(
+          () => {
+            const created = o.inbox.insert(fax, stored, o.now());
+            if (created) o.onFaxCreated?.(created);
+            return created;
+          },
+          { syncDir: stored ? dir : undefined },
+        );
+      } catch (err) {
+        if (isDiskFull(err)) o.onDiskFull?.(err);
+        throw err;
       }
-      const row = await o.commits.commit(
-        () => {
-          const created = o.inbox.insert(fax, stored, o.now());
-          if (created) o.onFaxCreated?.(created);
-          return created;
-        },
-        { syncDir: stored ? dir : undefined },
-      );
+      o.onStored?.();
       if (row) return { id: row.id, created: true, document: kept, conflict: existing?.id };
       // Lost a race with the same fax (e.g. the marker and the AGI route at once).
       return { id: o.inbox.find(fax.source, fax.providerId, fax.webhookId)!.id, created: false, document: null, conflict: undefined };
