@@ -2,7 +2,7 @@
  * What is worth saying about a configuration, said once for both `serve` (as log lines) and
  * `check` (as ok / PROBLEM lines). Pure: a config in, findings out.
  */
-import type { Config } from '../config/config.js';
+import { isLoopbackHost, type Config } from '../config/config.js';
 
 export interface Finding {
   /** `ok` and `info` are normal states; a `warning` works but deserves a look; a `problem` is wrong. */
@@ -19,7 +19,7 @@ export function configFindings(config: Config): Finding[] {
   const say = (severity: Finding['severity'], event: string, text: string) => out.push({ severity, event, text });
 
   // On this host the probe (check) or the first delivery tells; another host needs the same secret on both sides.
-  if (config.target && !isLoopback(config.target) && !s.ASTERISK_INBOUND_SECRET.length) {
+  if (config.target && !isLoopbackHost(new URL(config.target).hostname) && !s.ASTERISK_INBOUND_SECRET.length) {
     say('problem', 'config.internal_secret_generated_for_remote_target', 'ASTERISK_INBOUND_SECRET is not set, but --target is another host: set it to the secret the target expects');
   }
   if (s.PHAXIO_API_SECRET.length) say('ok', 'config.phaxio_seed', 'phaxio: seed scheme (X-Phaxio-Signature, HMAC-SHA256) configured');
@@ -39,7 +39,7 @@ export function configFindings(config: Config): Finding[] {
   } else {
     say('info', 'config.sinch_route_refusing', 'sinch: not configured (/sinch-inbound answers 401; set SINCH_INBOUND_BASIC_USER and SINCH_INBOUND_BASIC_PASS to use Sinch)');
   }
-  if (!isLoopback(`http://${config.httpListen.host.includes(':') ? `[${config.httpListen.host}]` : config.httpListen.host}/`) && !s.FAXBRIDGE_METRICS_TOKEN.length) {
+  if (!isLoopbackHost(config.httpListen.host) && !s.FAXBRIDGE_METRICS_TOKEN.length) {
     say('warning', 'config.metrics_open', `--http-listen ${config.httpListen.host} is not loopback and GET /metrics is open: set FAXBRIDGE_METRICS_TOKEN`);
   }
   if (config.targetKind === 'faxbot' && /test/i.test(config.dataDir)) {
@@ -48,7 +48,3 @@ export function configFindings(config: Config): Finding[] {
   return out;
 }
 
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
-}

@@ -173,6 +173,12 @@ function settingsToConfig(raw: Settings, env: NodeJS.ProcessEnv, warnings: strin
   };
 }
 
+/** This machine only: localhost, 127.0.0.0/8 or ::1 (brackets allowed, as in a URL). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\./.test(h);
+}
+
 /** A host to connect to for a listen address: the wildcard addresses mean this machine. */
 export function connectableHost(host: string): string {
   if (host === '0.0.0.0') return '127.0.0.1';
@@ -278,8 +284,7 @@ function parseMail(raw: Settings): MailConfig | undefined {
   if (url.username || url.password) throw new ConfigError('--smtp-url must not carry credentials: set FAXBRIDGE_SMTP_USER and FAXBRIDGE_SMTP_PASSWORD (or their _FILE forms)');
   const from = raw.mailFrom ?? `faxbridge@${os.hostname()}`;
   if (!isAddress(from)) throw new ConfigError(`--mail-from "${from}" is not an email address`);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const loopback = host === 'localhost' || host === '::1' || /^127\./.test(host);
+  const loopback = isLoopbackHost(url.hostname);
   let ca: Buffer | undefined;
   if (raw.smtpCaFile) {
     try {

@@ -26,4 +26,13 @@ describe('configuration findings', () => {
   it('half-configured providers are problems', () => {
     assert.deepEqual(problems({}, { PHAXIO_CALLBACK_TOKEN: 't', SINCH_INBOUND_BASIC_USER: 'u' }).sort(), ['config.phaxio_public_url_missing', 'config.sinch_basic_pass_missing']);
   });
+
+  it('an HTTP port open beyond this machine with /metrics unprotected is a warning; a token silences it', () => {
+    const warns = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => findings(flags, env).filter((f) => f.event === 'config.metrics_open').length;
+    assert.equal(warns({ httpListen: '0.0.0.0:8080' }), 1);
+    assert.equal(warns({ httpListen: '0.0.0.0:8080' }, { FAXBRIDGE_METRICS_TOKEN: 't' }), 0);
+    assert.equal(warns({ httpListen: '127.0.0.1:8080' }), 0);
+    assert.equal(warns({ httpListen: '[::1]:8080' }), 0);
+  });
 });
+
