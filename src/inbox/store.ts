@@ -49,6 +49,8 @@ export interface InboxFilter {
   dids?: readonly string[];
   /** Include records deleted in the web inbox (the API and CLI see them, marked). */
   withDeleted?: boolean;
+  /** Only records this web user has not opened yet. */
+  unreadBy?: string;
   limit?: number;
   /** Opaque cursor: the `received_at|id` of the last row of the previous page. */
   after?: string;
@@ -161,6 +163,7 @@ function conditions(filter: InboxFilter): { where: string; params: unknown[] } {
     params.push(...filter.dids.map((p) => p.replace(/\*$/, '')));
   }
   if (!filter.withDeleted) where.push('deleted_at IS NULL');
+  if (filter.unreadBy !== undefined) (where.push('id NOT IN (SELECT fax_id FROM fax_reads WHERE user_name = ?)'), params.push(filter.unreadBy));
   if (filter.after) {
     const [at, id] = filter.after.split('|');
     where.push('(received_at < ? OR (received_at = ? AND id < ?))');

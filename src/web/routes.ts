@@ -205,11 +205,9 @@ export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, o) =>
     return new Set(rows.filter((r) => !reads.has.get(user.name, r.id)).map((r) => r.id));
   }
 
+  /** The faxes this user may see and has not opened. */
   function unreadCount(user: User): number {
-    const where = o.db.prepare(`SELECT COUNT(*) AS n FROM inbox WHERE deleted_at IS NULL AND id NOT IN (SELECT fax_id FROM fax_reads WHERE user_name = ?)`);
-    if (user.dids === null) return (where.get(user.name) as { n: number }).n;
-    // A DID-limited user counts only the faxes they may see.
-    return o.inbox.list({ dids: user.dids, limit: 500 }).filter((r) => !reads.has.get(user.name, r.id)).length;
+    return o.inbox.count({ dids: user.dids ?? undefined, unreadBy: user.name });
   }
 
   app.get('/', { preHandler: page }, async (req, reply) => {

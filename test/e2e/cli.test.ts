@@ -9,6 +9,15 @@ import { ASTERISK, FIXTURES } from '../helpers/fixtures.js';
 
 const ROOT = path.resolve(FIXTURES, '..', '..');
 
+/** A real daemon on fresh data and spool dirs under one temp root. */
+async function daemonInTempDirs() {
+  const root = await tempDir();
+  const spool = path.join(root, 'spool');
+  const data = path.join(root, 'data');
+  await mkdir(spool);
+  return { root, spool, data, d: await startChildDaemon(['--spool-dir', spool, '--data-dir', data]) };
+}
+
 describe('faxbridge CLI', () => {
   it('--help explains every command', async () => {
     for (const cmd of [[], ['serve'], ['simulate'], ['outbox'], ['inbox'], ['jobs']]) {
@@ -56,11 +65,7 @@ describe('faxbridge CLI', () => {
   });
 
   it('simulate against a running daemon: learns its spool, stores the fax with its document, then `inbox list` shows it in full', async () => {
-    const root = await tempDir();
-    const spool = path.join(root, 'spool');
-    const data = path.join(root, 'data');
-    await mkdir(spool);
-    const d = await startChildDaemon(['--spool-dir', spool, '--data-dir', data]);
+    const { root, spool, data, d } = await daemonInTempDirs();
     const at = ['--agi', `127.0.0.1:${d.agiPort}`, '--http', `127.0.0.1:${d.httpPort}`, '--data-dir', data];
     try {
       const tiff = path.join(root, 'in.tiff');
@@ -95,11 +100,7 @@ describe('faxbridge CLI', () => {
   });
 
   it('simulate says so when the daemon stored the fax without its document', async () => {
-    const root = await tempDir();
-    const spool = path.join(root, 'spool');
-    const data = path.join(root, 'data');
-    await mkdir(spool);
-    const d = await startChildDaemon(['--spool-dir', spool, '--data-dir', data]);
+    const { root, spool, data, d } = await daemonInTempDirs();
     try {
       const notTiff = path.join(root, 'not-a-fax.tiff');
       await writeFile(notTiff, '%PDF-1.4 this is not a TIFF');
@@ -113,11 +114,7 @@ describe('faxbridge CLI', () => {
   });
 
   it('every command accepts the whole systemd/faxbridge.env and one shared config file; typos are named', async () => {
-    const root = await tempDir();
-    const spool = path.join(root, 'spool');
-    const data = path.join(root, 'data');
-    await mkdir(spool);
-    const d = await startChildDaemon(['--spool-dir', spool, '--data-dir', data]);
+    const { root, spool, data, d } = await daemonInTempDirs();
     try {
       // Every line of the shipped env file, commented or not, as a sysadmin who fills it in has it.
       const env: Record<string, string> = {};
